@@ -1,0 +1,32 @@
+# Winnow: `make demo` runs the quickstart, `make test` runs the whole suite (what .ci/run calls).
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test lint bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[ray,test]"
+	touch $(STAMP)
+
+demo: install
+	$(BIN)/winnow run examples/quickstart.yaml --workers 2
+	@echo
+	$(BIN)/winnow stats out/quickstart
+
+test: install
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+
+bench: install
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf out build .pytest_cache

@@ -1,0 +1,209 @@
+"""Readers: how input files become record batches.
+
+An input (``InputSpec``, the recipe's ``input:``) names files; the planner cuts them into
+**shards** (a whole file, or a byte range of a large uncompressed line-oriented file), and
+a reader turns one shard into record batches (``winnow.records``). Shards are the unit of
+parallelism, of completion markers and of resume, so the plan depends only on the input
+files and the recipe, never on the number of workers.
+
+A reader that meets a bad row calls ``errors.bad(...)``: with ``on_error: fail`` that raises
+an ``InputError`` naming the file, the location and the cause; with ``skip`` the row goes
+to quarantine and is counted.
+
+Add a format by writing a module in ``winnow.io`` with a ``Reader`` subclass decorated with
+``@register_reader`` and listing the module in ``READER_MODULES``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import posixpath
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Iterator
+
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from winnow.errors import InputError, RecipeError
+from winnow.records import UNKNOWN_LICENSE, derived_id, encode_meta, make_batch
+
+DEFAULT_BATCH_SIZE = 2048  # records per batch: big enough for vectorised steps, small in memory
+
+
+class InputSpec(BaseModel):
+    """One recipe input. ``path`` is a file, directory or glob; fsspec URLs are accepted."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str
+    format: str | None = None  # jsonl | parquet | csv | text | warc | html; default from extension
+    text_field: str = "text"
+    id_field: str = "id"
+    source: str | None = None  # default: the input path
+    license: str = UNKNOWN_LICENSE
+    meta_fields: list[str] = []
+    collected_at: str | None = None  # ISO date the data was collected, when the input lacks one
+    weight: float | None = None  # share of this input in a mixture (``mix:`` in the recipe)
+    shard_mb: float = 64.0  # large uncompressed line files are cut into shards of this size
+
+    @field_validator("path")
+    @classmethod
+    def _path_not_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("input path is empty")
+        return value
+
+    @property
+    def source_name(self) -> str:
+        return self.source or self.path
+
+
+@dataclass(frozen=True)
+class Shard:
+    index: int  # position in the whole plan (all inputs): names output parts and markers
+    input_index: int  # which input of the recipe
+    file: str  # path or URL
+    relative: str  # file relative to the input root: the base of derived ids
+    start: int = 0  # byte range for split line files; end None = to the end of the file
+    end: int | None = None
+    format: str = "jsonl"
+
+    def describe(self) -> str:
+        where = f" bytes {self.start}-{self.end}" if self.end is not None else ""
+        return f"{self.file}{where}"
+
+
+@dataclass
+class ErrorSink:
+    """Where readers report bad rows; fails or quarantines by the recipe's ``on_error``."""
+
+    on_error: str = "fail"  # fail | skip
+    quarantined: list[dict[str, Any]] = field(default_factory=list)
+
+    def bad(self, file: str, location: str, cause: str, raw: Any = None, record_id: str | None = None) -> None:
+        if self.on_error != "skip":
+            raise InputError(file, location, cause)
+        raw_text = raw if isinstance(raw, str) or raw is None else repr(raw)
+        self.quarantined.append(
+            {"id": record_id or f"{file}:{location}", "file": file, "location": location, "reason": cause, "raw": raw_text}
+        )
+
+    def take(self) -> list[dict[str, Any]]:
+        rows, self.quarantined = self.quarantined, []
+        return rows
+
+
+class RecordBuilder:
+    """Turns input rows (dicts) into record batches, applying the input's field mapping.
+
+    Checks what every record needs (a string text) and reports bad rows to the error sink.
+    """
+
+    def __init__(self, spec: InputSpec, shard: Shard, errors: ErrorSink):
+        self.spec, self.shard, self.errors = spec, shard, errors
+        self.keep = [f for f in spec.meta_fields if f != "url"]
+        self.want_url = "url"  # url goes to its own column whenever the input has one
+        self._reset()
+
+    def _reset(self) -> None:
+        self.columns: dict[str, list[Any]] = {
+            k: [] for k in ("id", "text", "source", "url", "license", "collected_at", "input_file", "meta")
+        }
+
+    def __len__(self) -> int:
+        return len(self.columns["id"])
+
+    def add(self, row: Any, position: int, location: str, raw: Any = None) -> None:
+        spec, shard = self.spec, self.shard
+        if not isinstance(row, dict):
+            self.errors.bad(shard.file, location, f"expected an object, got {type(row).__name__}", raw)
+            return
+        text = row.get(spec.text_field)
+        record_id = row.get(spec.id_field)
+        record_id = derived_id(shard.relative, position) if record_id is None else str(record_id)
+        if text is None:
+            self.errors.bad(shard.file, location, f"missing text field {spec.text_field!r}", raw, record_id)
+            return
+        if not isinstance(text, str):
+            self.errors.bad(
+                shard.file, location, f"text field {spec.text_field!r} is {type(text).__name__}, not a string", raw, record_id
+            )
+            return
+        c = self.columns
+        c["id"].append(record_id)
+        c["text"].append(text)
+        c["source"].append(row.get("_source") or spec.source_name)
+        url = row.get("url")
+        c["url"].append(url if isinstance(url, str) else None)
+        license_ = row.get("_license") or spec.license
+        c["license"].append(license_)
+        collected = row.get("collected_at") or row.get("_collected_at") or spec.collected_at
+        c["collected_at"].append(str(collected) if collected is not None else None)
+        c["input_file"].append(shard.file)
+        meta = {k: row[k] for k in self.keep if k in row}
+        if "_meta" in row:
+            meta.update(row["_meta"])
+        c["meta"].append(encode_meta(meta) if meta else None)
+
+    def flush(self) -> pa.Table | None:
+        if not len(self):
+            return None
+        batch = make_batch(self.columns)
+        self._reset()
+        return batch
+
+
+class Reader:
+    """Reads one shard into record batches. Subclass per format."""
+
+    format: ClassVar[str] = ""
+    extensions: ClassVar[tuple[str, ...]] = ()  # e.g. (".jsonl", ".json", ".ndjson")
+    splittable: ClassVar[bool] = False  # uncompressed files may be cut into byte ranges
+
+    def read(self, shard: Shard, spec: InputSpec, errors: ErrorSink, batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[pa.Table]:
+        raise NotImplementedError
+
+
+_READERS: dict[str, type[Reader]] = {}
+READER_MODULES = ["winnow.io.jsonl", "winnow.io.parquet", "winnow.io.csv", "winnow.io.text", "winnow.io.warc", "winnow.io.html"]
+COMPRESSIONS = (".gz", ".zst", ".zstd", ".bz2", ".xz")
+
+
+def register_reader(cls: type[Reader]) -> type[Reader]:
+    _READERS[cls.format] = cls
+    return cls
+
+
+def readers() -> dict[str, type[Reader]]:
+    for module in READER_MODULES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as error:
+            if error.name and (error.name == module or not error.name.startswith("winnow")):
+                continue
+            raise
+    return _READERS
+
+
+def strip_compression(name: str) -> str:
+    for ext in COMPRESSIONS:
+        if name.endswith(ext):
+            return name[: -len(ext)]
+    return name
+
+
+def is_compressed(name: str) -> bool:
+    return strip_compression(name) != name
+
+
+def format_of(path: str, declared: str | None) -> str:
+    known = readers()
+    if declared:
+        if declared not in known:
+            raise RecipeError(f"unknown input format {declared!r} (choices: {', '.join(sorted(known))})")
+        return declared
+    base = strip_compression(posixpath.basename(path)).lower()
+    for fmt, cls in known.items():
+        if any(base.endswith(ext) for ext in cls.extensions):
+            return fmt
+    raise RecipeError(f"cannot tell the format of {path!r} from its name; set input.format")

@@ -1,0 +1,105 @@
+"""The step registry: every step by name, so recipes can name them and ``winnow steps`` lists them.
+
+Register a step by decorating its class::
+
+    @register
+    class LengthFilter(Step):
+        name = "length_filter"
+        class Params(StepParams): ...
+
+Step modules live in ``winnow.steps`` (streaming steps, by topic) and ``winnow.dedup``
+(global stages); :func:`load_builtin_steps` imports them all.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from typing import Any
+
+from pydantic import ValidationError
+
+from winnow.errors import RecipeError
+from winnow.steps.base import Step
+
+_STEPS: dict[str, type[Step]] = {}
+
+# Modules whose import registers the built-in steps. A module that is missing an optional
+# dependency is skipped (its steps are then unknown), so one extra never breaks the rest.
+BUILTIN_MODULES = [
+    "winnow.steps.core",
+    "winnow.steps.text",
+    "winnow.steps.extract",
+    "winnow.steps.language",
+    "winnow.steps.quality",
+    "winnow.steps.lists",
+    "winnow.steps.pii",
+    "winnow.steps.license",
+    "winnow.steps.optout",
+    "winnow.steps.safety",
+    "winnow.steps.decontaminate",
+    "winnow.dedup.exact",
+    "winnow.dedup.minhash",
+    "winnow.export.mixing",
+]
+_loaded = False
+
+
+def register(cls: type[Step]) -> type[Step]:
+    if not cls.name:
+        raise TypeError(f"{cls.__name__} has no step name")
+    if cls.name in _STEPS and _STEPS[cls.name] is not cls:
+        raise TypeError(f"step name {cls.name!r} is registered twice")
+    _STEPS[cls.name] = cls
+    return cls
+
+
+def load_builtin_steps() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for module in BUILTIN_MODULES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as error:
+            # Only a module that does not exist yet, or an optional dependency, is skipped.
+            if error.name and (error.name == module or not error.name.startswith("winnow")):
+                continue
+            raise
+
+
+def all_steps() -> dict[str, type[Step]]:
+    load_builtin_steps()
+    return dict(sorted(_STEPS.items()))
+
+
+def get_step_class(name: str) -> type[Step]:
+    steps = all_steps()
+    if name not in steps:
+        raise RecipeError(f"unknown step {name!r}{_suggest(name, steps)}")
+    return steps[name]
+
+
+def build_step(name: str, params: dict[str, Any] | None) -> Step:
+    """Build a step from its recipe form; errors name the step and the closest valid choice."""
+    cls = get_step_class(name)
+    params = params or {}
+    if not isinstance(params, dict):
+        raise RecipeError(f"step {name!r}: parameters must be a mapping, got {params!r}")
+    fields = cls.Params.model_fields
+    for key in params:
+        if key not in fields:
+            raise RecipeError(f"step {name!r}: unknown parameter {key!r}{_suggest(key, fields)}")
+    try:
+        return cls(**params)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'params'}: {e['msg']}" for e in error.errors()
+        )
+        raise RecipeError(f"step {name!r}: {problems}") from None
+
+
+def _suggest(name: str, choices: Any) -> str:
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.5)
+    return f" (did you mean {close[0]!r}?)" if close else f" (choices: {', '.join(sorted(choices))})"

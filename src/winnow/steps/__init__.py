@@ -1,0 +1,1 @@
+"""Streaming steps by topic. Every module here registers its steps with ``@register``."""
