@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The peers we measure against, in their own virtual environment (never in the project's
+# dependencies). DataTrove 0.10 needs spaCy (a blank English model, no download) for its
+# default word tokenizer, and xxhash<4 (xxhash 4 breaks its MinHash).
+set -euo pipefail
+cd "$(dirname "$0")"
+PY=${PY:-python3.11}
+if [ ! -x .venv-peers/bin/python ]; then
+  $PY -m venv .venv-peers
+fi
+.venv-peers/bin/pip install -q --upgrade pip
+.venv-peers/bin/pip install -q "datatrove==0.10.*" spacy "xxhash<4" datasketch orjson zstandard tokenizers
+echo "peers installed in benchmarks/.venv-peers"
