@@ -1,0 +1,89 @@
+"""Text clean-up mappers: repair broken Unicode (``fix_unicode``) and normalise form and spacing (``normalize``).
+
+Both rewrite ``text`` and drop nothing. ``fix_unicode`` uses ftfy (mojibake, HTML entities left in text,
+control characters); ``normalize`` is a few explicit rules (NFC, line endings, spaces) so that equal
+texts compare equal for deduplication.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Literal
+
+import pyarrow as pa
+from pydantic import Field
+
+from winnow.records import with_column
+from winnow.registry import register
+from winnow.steps.base import Step, StepParams
+
+# Runs of whitespace other than newline (tabs, NBSP, ideographic space...) after a word; leading
+# indentation is kept, since code and man pages mean something by it.
+SPACES = re.compile(r"(?<=\S)[^\S\n]+")
+TRAILING_SPACE = re.compile(r"[^\S\n]+\n")
+MANY_NEWLINES = re.compile(r"\n{3,}")
+LINE_ENDINGS = re.compile(r"\r\n?|[\u2028\u2029\x0b\x0c\x85]")
+
+
+@register
+class FixUnicode(Step):
+    """Repair mojibake, stray HTML entities and control characters with ftfy."""
+
+    name = "fix_unicode"
+
+    class Params(StepParams):
+        normalization: Literal["NFC", "NFKC", "NFD", "NFKD"] | None = Field(
+            "NFC", description="Unicode normal form ftfy applies at the end (NFC, NFKC, or null for none)"
+        )
+        unescape_html: bool = Field(True, description="decode HTML entities such as &amp; left in the text")
+        remove_control_chars: bool = Field(True, description="remove control characters other than newline and tab")
+
+    def transform(self, batch: pa.Table) -> pa.Table:
+        import ftfy
+
+        config = ftfy.TextFixerConfig(
+            normalization=self.params.normalization,
+            unescape_html=self.params.unescape_html,
+            remove_control_chars=self.params.remove_control_chars,
+            # Typographic quotes and ligatures are correct text, not damage: keep them.
+            uncurl_quotes=False,
+            fix_latin_ligatures=False,
+            fix_character_width=False,
+            explain=False,
+        )
+        texts = batch.column("text").to_pylist()
+        fixed = [ftfy.fix_text(t, config) if t else t for t in texts]
+        self.counters["changed"] += sum(a != b for a, b in zip(texts, fixed, strict=True))
+        return with_column(batch, "text", pa.array(fixed, pa.string()))
+
+
+def normalize_text(text: str, form: str | None = "NFC", max_blank_lines: int = 1) -> str:
+    """Unicode normal form, \\n line endings, single spaces between words (indentation kept), no trailing spaces, at most
+    ``max_blank_lines`` blank lines in a row, no leading or trailing blank lines."""
+    if form:
+        text = unicodedata.normalize(form, text)
+    text = LINE_ENDINGS.sub("\n", text)
+    text = SPACES.sub(" ", text)
+    text = TRAILING_SPACE.sub("\n", text)
+    text = MANY_NEWLINES.sub("\n" * (max_blank_lines + 1), text) if max_blank_lines >= 0 else text
+    return text.lstrip("\n").rstrip()
+
+
+@register
+class Normalize(Step):
+    """Normalise text: Unicode form (NFC), \\n line endings, collapsed spaces, at most one blank line in a row."""
+
+    name = "normalize"
+
+    class Params(StepParams):
+        form: Literal["NFC", "NFKC", "NFD", "NFKD"] | None = Field(
+            "NFC", description="Unicode normal form: NFC, NFKC, NFD, NFKD, or null to keep"
+        )
+        max_blank_lines: int = Field(1, ge=0, description="longest run of blank lines kept")
+
+    def transform(self, batch: pa.Table) -> pa.Table:
+        texts = batch.column("text").to_pylist()
+        out = [normalize_text(t, self.params.form, self.params.max_blank_lines) if t else t for t in texts]
+        self.counters["changed"] += sum(a != b for a, b in zip(texts, out, strict=True))
+        return with_column(batch, "text", pa.array(out, pa.string()))
