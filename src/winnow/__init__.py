@@ -6,6 +6,31 @@ The public API::
     recipe = Recipe.load("examples/quickstart.yaml")
     manifest = run(recipe, executor="local", workers=2)
     kept = read_output("out/quickstart")
+
+Where things are: the record schema in ``winnow.records``, what a step is in
+``winnow.steps.base``, the step registry in ``winnow.registry``, executors in ``winnow.exec``.
 """
 
 __version__ = "0.1.0"
+
+from winnow.errors import InputError, RecipeError, WinnowError  # noqa: E402
+from winnow.exec.runner import run  # noqa: E402
+from winnow.io.output import read_output  # noqa: E402
+from winnow.recipe import Recipe  # noqa: E402
+from winnow.registry import all_steps, register  # noqa: E402
+from winnow.steps.base import GlobalStage, Step, StepParams, StepResult  # noqa: E402
+
+__all__ = [
+    "GlobalStage",
+    "InputError",
+    "Recipe",
+    "RecipeError",
+    "Step",
+    "StepParams",
+    "StepResult",
+    "WinnowError",
+    "all_steps",
+    "read_output",
+    "register",
+    "run",
+]

@@ -67,6 +67,7 @@ class Shard:
     start: int = 0  # byte range for split line files; end None = to the end of the file
     end: int | None = None
     format: str = "jsonl"
+    first_line: int = 1  # line number (from 1) at ``start``: errors and derived ids name real lines
 
     def describe(self) -> str:
         where = f" bytes {self.start}-{self.end}" if self.end is not None else ""
@@ -83,6 +84,8 @@ class ErrorSink:
     def bad(self, file: str, location: str, cause: str, raw: Any = None, record_id: str | None = None) -> None:
         if self.on_error != "skip":
             raise InputError(file, location, cause)
+        if isinstance(raw, bytes):
+            raw = raw.decode("utf-8", "replace")
         raw_text = raw if isinstance(raw, str) or raw is None else repr(raw)
         self.quarantined.append(
             {"id": record_id or f"{file}:{location}", "file": file, "location": location, "reason": cause, "raw": raw_text}

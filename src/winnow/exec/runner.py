@@ -1,0 +1,309 @@
+"""Running a recipe: plan shards, run segments and global stages, write the manifest.
+
+```
+out/
+  data/part-00000.parquet …      kept records (data/<split>/… when the recipe splits)
+  rejected/part-00000.parquet …  dropped records with ``reason``
+  quarantine/part-00000.parquet  unreadable input rows (on_error: skip)
+  _winnow/manifest.json          recipe, versions, inputs, per-step counts, outputs
+  _winnow/recipe.yaml, plan.json what a resumed run must match
+  _winnow/done/seg-K/shard-N.json completion markers, each holding its shard's counts
+  _winnow/stages/seg-K/…         records between a segment and the next global stage
+  _winnow/work/…                 global stages' phase files
+```
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import platform
+import posixpath
+import sys
+import time
+from collections import Counter, defaultdict
+from importlib import metadata
+from typing import Any
+
+import orjson
+from fsspec.core import url_to_fs
+
+from winnow import __version__
+from winnow.errors import WinnowError
+from winnow.exec.plan import plan_shards
+from winnow.exec.shard import STAGE_FORMAT, ShardJob, read_marker, write_marker
+from winnow.io.base import Shard
+from winnow.io.files import file_fingerprint
+from winnow.io.output import OutputFormat, part_files
+from winnow.recipe import Recipe
+from winnow.steps.base import GlobalStage, Step
+
+LIBRARIES = ["pyarrow", "numpy", "orjson", "pydantic", "fsspec", "ray", "ftfy", "resiliparse", "trafilatura", "tokenizers"]
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _segments(steps: list[Step]) -> list[tuple[int, list[Step]]]:
+    """Split the pipeline before each global stage: [(offset of first step, steps)]."""
+    # A global stage first in the pipeline leaves segment 0 empty: it only reads the input.
+    segments: list[tuple[int, list[Step]]] = [(0, [])]
+    for i, step in enumerate(steps):
+        if isinstance(step, GlobalStage):
+            segments.append((i, []))
+        segments[-1][1].append(step)
+    return segments
+
+
+class _Progress:
+    def __init__(self, enabled: bool, total_shards: int, label: str):
+        self.records = 0
+        self.start = time.perf_counter()
+        self.bar = None
+        if enabled:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total_shards, unit="shard", desc=label, dynamic_ncols=True, file=sys.stderr)
+
+    def __call__(self, records: int, shards: int) -> None:
+        self.records += records
+        if self.bar is not None:
+            if shards:
+                self.bar.update(shards)
+            rate = self.records / max(time.perf_counter() - self.start, 1e-9)
+            self.bar.set_postfix_str(f"{self.records:,} docs, {rate:,.0f} docs/s", refresh=bool(shards))
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _make_executor(executor: str, workers: int | None, address: str | None, progress: bool):
+    if executor == "local":
+        from winnow.exec.local import LocalExecutor
+
+        return LocalExecutor(workers)
+    if executor == "ray":
+        try:
+            from winnow.exec.ray import RayExecutor
+        except ImportError:
+            raise WinnowError("the ray executor needs Ray: pip install 'winnow[ray]'") from None
+        return RayExecutor(workers, address, show_progress=progress)
+    raise WinnowError(f"unknown executor {executor!r} (choices: local, ray)")
+
+
+def _prepare_output(fs, root: str, recipe_yaml: str, resume: bool, overwrite: bool) -> None:
+    meta = posixpath.join(root, "_winnow")
+    saved = posixpath.join(meta, "recipe.yaml")
+    if fs.exists(root) and fs.ls(root):
+        if overwrite:
+            fs.rm(root, recursive=True)
+        elif resume and fs.exists(saved):
+            with fs.open(saved, "r") as f:
+                if f.read() != recipe_yaml:
+                    raise WinnowError(
+                        f"{root}: the recipe changed since this run started; use a new output path or --overwrite"
+                    )
+            return
+        elif resume:
+            raise WinnowError(f"{root} exists but holds no Winnow run to resume; use --overwrite")
+        else:
+            raise WinnowError(f"output {root} already exists: use --resume to finish it or --overwrite to start again")
+    fs.makedirs(meta, exist_ok=True)
+    with fs.open(saved, "w") as f:
+        f.write(recipe_yaml)
+
+
+def _load_or_plan(fs, root: str, recipe: Recipe) -> list[Shard]:
+    path = posixpath.join(root, "_winnow", "plan.json")
+    if fs.exists(path):
+        with fs.open(path, "rb") as f:
+            return [Shard(**s) for s in orjson.loads(f.read())]
+    shards = plan_shards(recipe.input)
+    with fs.open(path, "wb") as f:
+        f.write(orjson.dumps([dataclasses.asdict(s) for s in shards]))
+    return shards
+
+
+def run(
+    recipe: Recipe | str | dict,
+    executor: str = "local",
+    workers: int | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    address: str | None = None,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Run a recipe and return its manifest (also written to ``<output>/_winnow/manifest.json``)."""
+    if isinstance(recipe, str):
+        recipe = Recipe.load(recipe)
+    elif isinstance(recipe, dict):
+        recipe = Recipe.from_dict(recipe)
+    steps = recipe.build_steps()
+    for step in steps:
+        step.check()
+    started, wall0 = _now(), time.perf_counter()
+    out = recipe.output.path.rstrip("/")
+    fs, root = url_to_fs(out)
+    protocol = out.split("://", 1)[0] + "://" if "://" in out else ""
+    _prepare_output(fs, root, recipe.to_yaml(), resume, overwrite)
+    shards = _load_or_plan(fs, root, recipe)
+
+    def at(*parts: str) -> str:
+        return protocol + posixpath.join(root, *parts)
+
+    engine = _make_executor(executor, workers, address, progress)
+    all_stats: list[dict[str, Any]] = []
+    try:
+        segments = _segments(steps)
+        for k, (offset, seg_steps) in enumerate(segments):
+            final = k == len(segments) - 1
+            if k > 0:
+                parts = part_files(at("_winnow", "stages", f"seg-{k - 1}"))
+                stage = seg_steps[0]
+                assert isinstance(stage, GlobalStage)
+                stage.prepare(parts, at("_winnow", "work", f"{offset:02d}-{stage.name}"), engine.runner())
+                shards_k = [Shard(i, 0, p, posixpath.basename(p), format=STAGE_FORMAT) for i, p in enumerate(parts)]
+            else:
+                shards_k = shards
+            jobs, done = [], []
+            for shard in shards_k:
+                marker = at("_winnow", "done", f"seg-{k}", f"shard-{shard.index:05d}.json")
+                stats = read_marker(marker) if resume else None
+                if stats is not None:
+                    done.append(stats)
+                    continue
+                jobs.append(
+                    ShardJob(
+                        segment=k,
+                        shard=shard,
+                        spec=recipe.input[shard.input_index] if k == 0 else None,
+                        steps=seg_steps,
+                        step_offset=offset,
+                        data_dir=at("data") if final else at("_winnow", "stages", f"seg-{k}"),
+                        rejected_dir=at("rejected") if recipe.output.keep_rejected else None,
+                        quarantine_dir=at("quarantine"),
+                        marker_path=marker,
+                        output_format=OutputFormat(recipe.output.format, recipe.output.compression),
+                        on_error=recipe.on_error,
+                        batch_size=recipe.batch_size,
+                        final=final,
+                    )
+                )
+            label = "winnow" if len(segments) == 1 else f"winnow [{k + 1}/{len(segments)}]"
+            bar = _Progress(progress, len(shards_k), label)
+            bar(0, len(done))
+            try:
+                all_stats.extend(done + engine.run_shards(jobs, bar))
+            finally:
+                bar.close()
+        manifest = build_manifest(recipe, steps, shards, all_stats, engine, started, time.perf_counter() - wall0)
+        for kind in manifest["outputs"].values():
+            for entry in kind:
+                entry["path"] = posixpath.relpath(entry["path"], root)
+    finally:
+        engine.close()
+    write_marker(at("_winnow", "manifest.json"), manifest)
+    return manifest
+
+
+def _versions() -> dict[str, str]:
+    versions = {"python": platform.python_version(), "winnow": __version__}
+    for name in LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return versions
+
+
+def build_manifest(
+    recipe: Recipe,
+    steps: list[Step],
+    shards: list[Shard],
+    all_stats: list[dict[str, Any]],
+    engine: Any,
+    started: str,
+    wall_seconds: float,
+) -> dict[str, Any]:
+    per_step = [
+        {
+            "name": step.name,
+            "params": step.params.model_dump(mode="json"),
+            "global": isinstance(step, GlobalStage),
+            "in": 0,
+            "out": 0,
+            "dropped": Counter(),
+            "wall_seconds": 0.0,
+            "cpu_seconds": 0.0,
+            "counters": Counter(),
+        }
+        for step in steps
+    ]
+    tallies: dict[str, Counter] = defaultdict(Counter)
+    outputs: dict[str, list] = {"data": [], "rejected": [], "quarantine": []}
+    counts = Counter()
+    cpu = 0.0
+    final_segment = max((s["segment"] for s in all_stats), default=0)
+    for stats in sorted(all_stats, key=lambda s: (s["segment"], s["shard"])):
+        for s in stats["steps"]:
+            target = per_step[s["index"]]
+            for key in ("in", "out", "wall_seconds", "cpu_seconds"):
+                target[key] += s[key]
+            target["dropped"].update(s["dropped"])
+            target["counters"].update(s["counters"])
+        for key, values in stats["tallies"].items():
+            tallies[key].update(values)
+        if stats["segment"] == 0:
+            counts["input"] += stats["read"] + stats["quarantined"]
+        if stats["segment"] == final_segment:
+            counts["kept"] += stats["kept"]
+            outputs["data"] += stats["outputs"]["data"]
+        counts["rejected"] += stats["rejected"]
+        counts["quarantined"] += stats["quarantined"]
+        outputs["rejected"] += stats["outputs"]["rejected"]
+        outputs["quarantine"] += stats["outputs"]["quarantine"]
+        cpu += stats["cpu_seconds"]
+    by_source: dict[str, dict] = {}
+    by_license: dict[str, dict] = {}
+    for key, values in sorted(tallies.items()):
+        column, value = key.split("\t", 1)
+        row = {name: values.get(name, 0) for name in ("input_docs", "input_chars", "kept_docs", "kept_chars")}
+        (by_source if column == "source" else by_license)[value] = row
+    for entry in per_step:
+        entry["dropped"] = dict(entry["dropped"].most_common())
+        entry["counters"] = dict(sorted(entry["counters"].items()))
+        entry["wall_seconds"] = round(entry["wall_seconds"], 3)
+        entry["cpu_seconds"] = round(entry["cpu_seconds"], 3)
+    inputs = []
+    for i, spec in enumerate(recipe.input):
+        files = sorted({s.file for s in shards if s.input_index == i})
+        inputs.append(
+            {
+                "path": spec.path,
+                "source": spec.source_name,
+                "license": spec.license,
+                "format": next((s.format for s in shards if s.input_index == i), spec.format),
+                "files": [file_fingerprint(f) for f in files],
+            }
+        )
+    counts = {key: counts.get(key, 0) for key in ("input", "kept", "rejected", "quarantined")}
+    return {
+        "winnow_version": __version__,
+        "recipe": recipe.to_dict(),
+        "executor": engine.name,
+        "workers": engine.workers,
+        "started_at": started,
+        "finished_at": _now(),
+        "versions": _versions(),
+        "inputs": inputs,
+        "shards": len(shards),
+        "counts": counts,
+        "steps": per_step,
+        "by_source": by_source,
+        "by_license": by_license,
+        "outputs": outputs,
+        "wall_seconds": round(wall_seconds, 3),
+        "cpu_seconds": round(cpu, 3),
+    }

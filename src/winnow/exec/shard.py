@@ -1,0 +1,224 @@
+"""Running one shard through the streaming steps of one segment — the unit every executor runs.
+
+A *segment* is the run of streaming steps between two global stages (a pipeline without
+global stages is one segment). ``run_shard`` reads one shard, streams it batch by batch
+through the segment's steps, writes kept, rejected and quarantined records as part files,
+commits them and writes the shard's completion marker with its counts. The same function
+runs in-process, in a local worker process and in a Ray task; that is why the executors
+give the same result.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+from fsspec.core import url_to_fs
+
+from winnow.errors import InputError, WinnowError
+from winnow.io.base import DEFAULT_BATCH_SIZE, ErrorSink, InputSpec, Shard, readers
+from winnow.io.output import OutputFormat, PartWriter, SplitWriter
+from winnow.io.parquet import read_records
+from winnow.records import REASON
+from winnow.steps.base import Step
+
+STAGE_FORMAT = "winnow-parquet"  # a part written by an earlier segment of the same run
+
+
+@dataclass
+class ShardJob:
+    """Everything a worker needs to run one shard (pickled to worker processes and Ray tasks)."""
+
+    segment: int
+    shard: Shard
+    spec: InputSpec | None  # the recipe input for segment 0; None for a stage part
+    steps: list[Step]
+    step_offset: int  # index in the whole pipeline of this segment's first step
+    data_dir: str  # where kept records go (the run's data/, or a stage directory)
+    rejected_dir: str | None  # None when the recipe does not keep rejected records
+    quarantine_dir: str
+    marker_path: str
+    output_format: OutputFormat = field(default_factory=OutputFormat)
+    on_error: str = "fail"
+    batch_size: int = DEFAULT_BATCH_SIZE
+    final: bool = True  # writes the run's data/ (splits apply there)
+
+    @property
+    def part_name(self) -> str:
+        index = f"{self.shard.index:05d}"
+        return f"part-{index}" if self.segment == 0 else f"part-s{self.segment}-{index}"
+
+
+def _batches(job: ShardJob, errors: ErrorSink):
+    if job.shard.format == STAGE_FORMAT:
+        yield from read_records(job.shard.file, job.batch_size)
+    else:
+        reader = readers()[job.shard.format]()
+        yield from reader.read(job.shard, job.spec, errors, job.batch_size)
+
+
+def _tally(table: pa.Table, into: dict[str, Counter], prefix: str) -> None:
+    """Docs and characters by source and by licence."""
+    if table.num_rows == 0:
+        return
+    chars = pc.utf8_length(table.column("text"))
+    for column in ("source", "license"):
+        grouped = pa.table({"key": table.column(column), "chars": chars}).group_by("key").aggregate(
+            [("chars", "sum"), ("chars", "count")]
+        )
+        for key, total, count in zip(
+            grouped.column("key").to_pylist(), grouped.column("chars_sum").to_pylist(), grouped.column("chars_count").to_pylist()
+        ):
+            into[f"{column}\t{key}"][f"{prefix}_docs"] += count
+            into[f"{column}\t{key}"][f"{prefix}_chars"] += total or 0
+
+
+def _remove_stale(directory: str, name: str) -> None:
+    """Delete what a killed earlier attempt at this shard left (renamed or temporary parts)."""
+    fs, root = url_to_fs(directory)
+    if not fs.isdir(root):
+        return
+    pattern = re.compile(rf"^(\.tmp-)?{re.escape(name)}(\.\d+)?\.(parquet|jsonl)")
+    for path in fs.find(root):
+        if pattern.match(posixpath.basename(path)):
+            fs.rm(path)
+
+
+def _quarantine_table(rows: list[dict[str, Any]]) -> pa.Table:
+    return pa.Table.from_pylist(
+        rows,
+        schema=pa.schema(
+            [("id", pa.string()), ("file", pa.string()), ("location", pa.string()), (REASON, pa.string()), ("raw", pa.string())]
+        ),
+    )
+
+
+def run_shard(job: ShardJob, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Run one shard; returns (and writes to its marker) the shard's counts."""
+    wall_start, cpu_start = time.perf_counter(), time.process_time()
+    errors = ErrorSink(job.on_error)
+    directories = [job.data_dir, job.quarantine_dir] + ([job.rejected_dir] if job.rejected_dir else [])
+    for directory in directories:
+        _remove_stale(directory, job.part_name)
+    kept_writer = SplitWriter(job.data_dir, job.part_name, job.output_format) if job.final else PartWriter(
+        job.data_dir, job.part_name, OutputFormat("parquet")
+    )
+    rejected_writer = PartWriter(job.rejected_dir, job.part_name, OutputFormat("parquet")) if job.rejected_dir else None
+    quarantine_writer = PartWriter(job.quarantine_dir, job.part_name, OutputFormat("parquet"))
+    writers = [w for w in (kept_writer, rejected_writer, quarantine_writer) if w is not None]
+
+    step_stats = [
+        {"in": 0, "out": 0, "dropped": Counter(), "wall_seconds": 0.0, "cpu_seconds": 0.0, "counters": Counter()}
+        for _ in job.steps
+    ]
+    tallies: dict[str, Counter] = defaultdict(Counter)
+    read = kept = rejected = quarantined = 0
+    try:
+        for batch in _batches(job, errors):
+            bad = errors.take()
+            if bad:
+                quarantined += len(bad)
+                quarantine_writer.write(_quarantine_table(bad))
+            read += batch.num_rows
+            if job.segment == 0:
+                _tally(batch, tallies, "input")
+            for stats, step in zip(step_stats, job.steps):
+                if batch.num_rows == 0:
+                    break
+                t0, c0 = time.perf_counter(), time.process_time()
+                try:
+                    result = step.process(batch)
+                except WinnowError:
+                    raise
+                except Exception as error:  # a step bug: name the step and the shard
+                    raise WinnowError(
+                        f"step {step.name!r} failed on {job.shard.describe()}: {type(error).__name__}: {error}"
+                    ) from error
+                stats["wall_seconds"] += time.perf_counter() - t0
+                stats["cpu_seconds"] += time.process_time() - c0
+                stats["in"] += batch.num_rows
+                stats["out"] += result.kept.num_rows
+                if step.counters:
+                    stats["counters"].update(step.counters)
+                    step.counters.clear()
+                if result.rejected is not None and result.rejected.num_rows:
+                    rejected += result.rejected.num_rows
+                    prefix = f"{step.name}: "
+                    for reason in result.rejected.column(REASON).to_pylist():
+                        stats["dropped"][reason.removeprefix(prefix)] += 1
+                    if rejected_writer is not None:
+                        rejected_writer.write(result.rejected)
+                batch = result.kept
+            kept += batch.num_rows
+            if job.final:
+                _tally(batch, tallies, "kept")
+            kept_writer.write(batch)
+            if progress is not None:
+                progress(batch.num_rows + len(bad))
+        bad = errors.take()  # rows reported after the last batch
+        if bad:
+            quarantined += len(bad)
+            quarantine_writer.write(_quarantine_table(bad))
+        for writer in writers:
+            writer.close()
+    except InputError:
+        for writer in writers:
+            writer.abort()
+        raise
+    except BaseException:
+        for writer in writers:
+            writer.abort()
+        raise
+
+    outputs = {
+        "data": kept_writer.commit(),
+        "rejected": rejected_writer.commit() if rejected_writer else [],
+        "quarantine": quarantine_writer.commit(),
+    }
+    stats = {
+        "segment": job.segment,
+        "shard": job.shard.index,
+        "file": job.shard.describe(),
+        "read": read,
+        "kept": kept,
+        "rejected": rejected,
+        "quarantined": quarantined,
+        "steps": [
+            {
+                "index": job.step_offset + i,
+                **{k: (dict(v) if isinstance(v, Counter) else v) for k, v in s.items()},
+            }
+            for i, s in enumerate(step_stats)
+        ],
+        "tallies": {key: dict(counter) for key, counter in tallies.items()},
+        "outputs": outputs,
+        "wall_seconds": time.perf_counter() - wall_start,
+        "cpu_seconds": time.process_time() - cpu_start,
+    }
+    write_marker(job.marker_path, stats)
+    return stats
+
+
+def write_marker(path: str, stats: dict[str, Any]) -> None:
+    """Write a completion marker atomically: it exists whole or not at all."""
+    fs, p = url_to_fs(path)
+    fs.makedirs(posixpath.dirname(p), exist_ok=True)
+    tmp = posixpath.join(posixpath.dirname(p), ".tmp-" + posixpath.basename(p))
+    with fs.open(tmp, "wb") as f:
+        f.write(orjson.dumps(stats))
+    fs.mv(tmp, p)
+
+
+def read_marker(path: str) -> dict[str, Any] | None:
+    fs, p = url_to_fs(path)
+    if not fs.exists(p):
+        return None
+    with fs.open(p, "rb") as f:
+        return orjson.loads(f.read())

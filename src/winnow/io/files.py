@@ -1,0 +1,87 @@
+"""Finding input files and opening them through fsspec (local paths, s3://, gs://, hf://…)."""
+
+from __future__ import annotations
+
+import io
+import posixpath
+from typing import IO
+
+import fsspec
+from fsspec.core import url_to_fs
+
+from winnow.errors import RecipeError
+
+HIDDEN_PREFIXES = (".", "_")  # _SUCCESS, .crc and the like are not data
+
+
+def expand(path: str) -> list[tuple[str, str]]:
+    """The files an input path names, sorted, as (url, path relative to the input root)."""
+    fs, root = url_to_fs(path)
+    protocol = _protocol_prefix(path)
+    if any(ch in root for ch in "*?["):
+        base = root[: min(root.index(ch) for ch in "*?[" if ch in root)]
+        base = base.rsplit("/", 1)[0] if "/" in base else ""
+        found = [p for p in fs.glob(root) if fs.isfile(p)]
+    elif fs.isdir(root):
+        base = root.rstrip("/")
+        found = [p for p in fs.find(root) if fs.isfile(p)]
+    elif fs.isfile(root):
+        base = posixpath.dirname(root)
+        found = [root]
+    else:
+        raise RecipeError(f"input path not found: {path}")
+    files = []
+    for p in sorted(found):
+        rel = posixpath.relpath(p, base) if base else p
+        if any(part.startswith(HIDDEN_PREFIXES) for part in rel.split("/")):
+            continue
+        files.append((protocol + p, rel))
+    return files
+
+
+def _protocol_prefix(path: str) -> str:
+    return path.split("://", 1)[0] + "://" if "://" in path else ""
+
+
+def open_binary(url: str, compression: str | None = "infer") -> IO[bytes]:
+    """Open a file for reading, decompressing .gz/.zst/.bz2/.xz by extension."""
+    if compression == "infer":
+        compression = _compression_of(url)
+    if compression == "zstd":
+        import zstandard
+
+        raw = fsspec.open(url, "rb").open()
+        reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=True)
+        return io.BufferedReader(reader, buffer_size=1 << 20)
+    return fsspec.open(url, "rb", compression=compression).open()
+
+
+def _compression_of(url: str) -> str | None:
+    lower = url.lower()
+    if lower.endswith((".zst", ".zstd")):
+        return "zstd"
+    if lower.endswith(".gz"):
+        return "gzip"
+    if lower.endswith(".bz2"):
+        return "bz2"
+    if lower.endswith(".xz"):
+        return "lzma"
+    return None
+
+
+def file_size(url: str) -> int:
+    fs, p = url_to_fs(url)
+    return int(fs.size(p))
+
+
+def file_fingerprint(url: str) -> dict[str, object]:
+    """Size and modification time, cheap to get for any file system. Content hashes are
+    too slow for terabytes of input; size+mtime catches a file replaced between runs."""
+    fs, p = url_to_fs(url)
+    info = fs.info(p)
+    mtime = info.get("mtime") or info.get("LastModified") or info.get("last_modified")
+    return {"path": url, "bytes": int(info.get("size") or 0), "mtime": str(mtime) if mtime is not None else None}
+
+
+def is_local(url: str) -> bool:
+    return "://" not in url or url.startswith("file://")

@@ -1,0 +1,30 @@
+"""Plain-text input: each file is one document; its id is the file's path relative to the input root."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import pyarrow as pa
+
+from winnow.io.base import DEFAULT_BATCH_SIZE, ErrorSink, InputSpec, Reader, RecordBuilder, Shard, register_reader
+from winnow.io.files import open_binary
+
+
+@register_reader
+class TextReader(Reader):
+    format = "text"
+    extensions = (".txt", ".md", ".rst", ".text")
+
+    def read(self, shard: Shard, spec: InputSpec, errors: ErrorSink, batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[pa.Table]:
+        builder = RecordBuilder(spec, shard, errors)
+        with open_binary(shard.file) as f:
+            data = f.read()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            errors.bad(shard.file, f"byte {error.start}", "not valid UTF-8", data[:200])
+            return
+        builder.add({spec.id_field: shard.relative, spec.text_field: text}, 1, "file")
+        batch = builder.flush()
+        if batch is not None:
+            yield batch
