@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: install
-	$(BIN)/winnow run examples/quickstart.yaml --workers 2
+	$(BIN)/winnow run examples/quickstart.yaml --workers 2 --overwrite
 	@echo
 	$(BIN)/winnow stats out/quickstart
 

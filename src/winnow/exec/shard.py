@@ -127,6 +127,7 @@ def run_shard(job: ShardJob, progress: Callable[[int], None] | None = None) -> d
                 quarantined += len(bad)
                 quarantine_writer.write(_quarantine_table(bad))
             read += batch.num_rows
+            batch_records = batch.num_rows + len(bad)
             if job.segment == 0:
                 _tally(batch, tallies, "input")
             for stats, step in zip(step_stats, job.steps):
@@ -161,7 +162,7 @@ def run_shard(job: ShardJob, progress: Callable[[int], None] | None = None) -> d
                 _tally(batch, tallies, "kept")
             kept_writer.write(batch)
             if progress is not None:
-                progress(batch.num_rows + len(bad))
+                progress(batch_records)
         bad = errors.take()  # rows reported after the last batch
         if bad:
             quarantined += len(bad)

@@ -40,7 +40,9 @@ class InputSpec(BaseModel):
     text_field: str = "text"
     id_field: str = "id"
     source: str | None = None  # default: the input path
+    source_field: str | None = None  # take each record's source from this field when present
     license: str = UNKNOWN_LICENSE
+    license_field: str | None = None  # take each record's licence from this field when present
     meta_fields: list[str] = []
     collected_at: str | None = None  # ISO date the data was collected, when the input lacks one
     weight: float | None = None  # share of this input in a mixture (``mix:`` in the recipe)
@@ -135,10 +137,10 @@ class RecordBuilder:
         c = self.columns
         c["id"].append(record_id)
         c["text"].append(text)
-        c["source"].append(row.get("_source") or spec.source_name)
+        c["source"].append(row.get("_source") or (spec.source_field and row.get(spec.source_field)) or spec.source_name)
         url = row.get("url")
         c["url"].append(url if isinstance(url, str) else None)
-        license_ = row.get("_license") or spec.license
+        license_ = row.get("_license") or (spec.license_field and row.get(spec.license_field)) or spec.license
         c["license"].append(license_)
         collected = row.get("collected_at") or row.get("_collected_at") or spec.collected_at
         c["collected_at"].append(str(collected) if collected is not None else None)
