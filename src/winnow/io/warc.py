@@ -33,13 +33,13 @@ import pyarrow as pa
 
 from winnow.io.base import DEFAULT_BATCH_SIZE, ErrorSink, InputSpec, Reader, RecordBuilder, Shard, register_reader
 from winnow.io.files import is_local, open_binary
+from winnow.io.html import decode_html
 
 log = logging.getLogger(__name__)
 
 DOCUMENT_RECORD_TYPES = ("response", "resource", "conversion")
 # Payload types that hold text a document can be made of; the rest (images, archives, PDFs...) is skipped.
 TEXT_TYPES = re.compile(r"^(text/|application/(xhtml\+xml|xml|rss\+xml|atom\+xml|json|ld\+json|javascript)$)")
-META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.IGNORECASE)
 SNIFF_BYTES = 4096
 NON_CHUNKED_GZIP = "non-chunked gzip"
 
@@ -153,7 +153,7 @@ def _document_row(record: Any, shard: Shard, spec: InputSpec, records: Any, erro
     if content_type and not TEXT_TYPES.match(content_type) and not TEXT_TYPES.match(identified):
         log.debug("%s: skipping %s payload at byte %s", shard.file, content_type, offset)
         return None
-    text, charset = decode_payload(payload, content_type_header)
+    text, charset = decode_html(payload, content_type_header)
     return {
         spec.id_field: record_id,
         spec.text_field: text,
@@ -185,33 +185,6 @@ def _header(headers: dict[str, str], name: str) -> str | None:
     for key, value in headers.items():
         if key.lower() == lower:
             return value
-    return None
-
-
-def decode_payload(payload: bytes, content_type: str = "") -> tuple[str, str]:
-    """Decode a payload: the charset the HTTP header declares, else a ``<meta charset>`` in the first
-    bytes, else UTF-8; undecodable bytes become U+FFFD rather than losing the document."""
-    declared = _charset_of(content_type)
-    if declared is None:
-        found = META_CHARSET.search(payload[:SNIFF_BYTES])
-        declared = found.group(1).decode("ascii", "replace").lower() if found else None
-    for charset in (declared, "utf-8"):
-        if not charset:
-            continue
-        try:
-            return payload.decode(charset), charset
-        except (LookupError, UnicodeDecodeError):
-            continue
-    # Neither declared nor valid UTF-8: cp1252 is the web's most common legacy encoding, but keep
-    # the document readable either way.
-    return payload.decode("utf-8", "replace"), "utf-8 (with replacements)"
-
-
-def _charset_of(content_type: str) -> str | None:
-    for part in content_type.split(";")[1:]:
-        key, _, value = part.partition("=")
-        if key.strip().lower() == "charset" and value.strip():
-            return value.strip().strip("\"'").lower()
     return None
 
 

@@ -1,0 +1,72 @@
+"""HTML files (``format: html``): each file is one document; its id is the path relative to the input root.
+
+``text`` is the page's HTML decoded to a string (``html_extract`` turns it into text); ``meta`` has
+``content_type`` (text/html) and ``charset``, the encoding used: the one a ``<meta charset>`` or
+``<meta http-equiv="Content-Type">`` declares, else UTF-8 (a page that is neither keeps its text,
+with U+FFFD for the undecodable bytes, and says so in ``charset``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pyarrow as pa
+
+from winnow.io.base import DEFAULT_BATCH_SIZE, ErrorSink, InputSpec, Reader, RecordBuilder, Shard, register_reader
+from winnow.io.files import open_binary
+
+META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.IGNORECASE)
+SNIFF_BYTES = 4096  # where a page declares its encoding (HTML5 says the first 1024 bytes; be lenient)
+REPLACED = "utf-8 (with replacements)"
+
+
+def decode_html(payload: bytes, content_type: str = "") -> tuple[str, str]:
+    """Decode an HTML (or other text) payload; returns (text, charset used).
+
+    The charset the HTTP Content-Type declares, else a ``<meta charset>`` in the first bytes, else
+    UTF-8; undecodable bytes become U+FFFD rather than losing the document."""
+    declared = charset_of(content_type)
+    if declared is None:
+        found = META_CHARSET.search(payload[:SNIFF_BYTES])
+        declared = found.group(1).decode("ascii", "replace").lower() if found else None
+    for charset in (declared, "utf-8"):
+        if not charset:
+            continue
+        try:
+            return payload.decode(charset), charset
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return payload.decode("utf-8", "replace"), REPLACED
+
+
+def charset_of(content_type: str) -> str | None:
+    """The charset parameter of a Content-Type header value, lower-cased."""
+    for part in content_type.split(";")[1:]:
+        key, _, value = part.partition("=")
+        if key.strip().lower() == "charset" and value.strip():
+            return value.strip().strip("\"'").lower()
+    return None
+
+
+@register_reader
+class HtmlReader(Reader):
+    format = "html"
+    extensions = (".html", ".htm", ".xhtml")
+
+    def read(
+        self, shard: Shard, spec: InputSpec, errors: ErrorSink, batch_size: int = DEFAULT_BATCH_SIZE
+    ) -> Iterator[pa.Table]:
+        builder = RecordBuilder(spec, shard, errors)
+        with open_binary(shard.file) as f:
+            payload = f.read()
+        text, charset = decode_html(payload)
+        row = {
+            spec.id_field: shard.relative,
+            spec.text_field: text,
+            "_meta": {"content_type": "text/html", "charset": charset},
+        }
+        builder.add(row, 1, "file")
+        batch = builder.flush()
+        if batch is not None:
+            yield batch
