@@ -10,6 +10,7 @@ output path must be storage every node sees (a shared file system or s3://…).
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any, Callable, Sequence
 
 from winnow.exec.shard import ShardJob, run_shard
@@ -44,11 +45,15 @@ class RayExecutor:
             if address:
                 ray.init(address=address, log_to_driver=False)
             else:
+                # Workers of a cluster started here see the driver's import path, so user
+                # functions named in `python` steps import there as they do locally.
+                path = os.pathsep.join(p for p in sys.path if p)
                 ray.init(
                     num_cpus=workers or os.cpu_count(),
                     include_dashboard=False,
                     log_to_driver=False,
                     configure_logging=False,
+                    runtime_env={"env_vars": {"PYTHONPATH": path}},
                 )
         self.workers = int(ray.cluster_resources().get("CPU", 1))
         self.started_here = not address

@@ -59,9 +59,20 @@ class ShardJob:
 def _batches(job: ShardJob, errors: ErrorSink):
     if job.shard.format == STAGE_FORMAT:
         yield from read_records(job.shard.file, job.batch_size)
-    else:
-        reader = readers()[job.shard.format]()
-        yield from reader.read(job.shard, job.spec, errors, job.batch_size)
+        return
+    reader = readers()[job.shard.format]()
+    records = 0
+    try:
+        for batch in reader.read(job.shard, job.spec, errors, job.batch_size):
+            records += batch.num_rows
+            yield batch
+    except WinnowError:
+        raise
+    except Exception as error:  # a corrupt or truncated file: decompression, I/O, parse errors
+        where = f"after record {records}" if records else "start of file"
+        # With on_error: skip the rest of the file is quarantined as one entry; the records
+        # read before the damage are kept.
+        errors.bad(job.shard.describe(), where, f"unreadable file: {type(error).__name__}: {error}")
 
 
 def _tally(table: pa.Table, into: dict[str, Counter], prefix: str) -> None:

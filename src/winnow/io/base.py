@@ -87,7 +87,7 @@ class ErrorSink:
         if self.on_error != "skip":
             raise InputError(file, location, cause)
         if isinstance(raw, bytes):
-            raw = raw.decode("utf-8", "replace")
+            raw = raw.decode("utf-8", "replace").rstrip("\r\n")
         raw_text = raw if isinstance(raw, str) or raw is None else repr(raw)
         self.quarantined.append(
             {"id": record_id or f"{file}:{location}", "file": file, "location": location, "reason": cause, "raw": raw_text}

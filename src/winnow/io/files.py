@@ -22,6 +22,8 @@ def expand(path: str) -> list[tuple[str, str]]:
         base = root[: min(root.index(ch) for ch in "*?[" if ch in root)]
         base = base.rsplit("/", 1)[0] if "/" in base else ""
         found = [p for p in fs.glob(root) if fs.isfile(p)]
+        if not found:
+            raise RecipeError(f"input path not found: no file matches {path}")
     elif fs.isdir(root):
         base = root.rstrip("/")
         found = [p for p in fs.find(root) if fs.isfile(p)]

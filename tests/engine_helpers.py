@@ -1,0 +1,67 @@
+"""Functions the engine tests name in `python` steps (importable by worker processes)."""
+
+from __future__ import annotations
+
+import time
+
+import pyarrow as pa
+
+
+def slow_batch(batch: pa.Table) -> pa.Table:
+    """Pass a batch through, slowly: widens the window in which a test kills a run."""
+    time.sleep(0.03)
+    return batch
+
+
+def drop_odd_length(record: dict) -> bool | str:
+    return True if len(record["text"]) % 2 == 0 else "odd_length"
+
+
+def add_first_word(record: dict) -> dict:
+    words = record["text"].split()
+    record["first_word"] = words[0] if words else ""
+    return record
+
+
+# A global stage for the engine tests: keep the `keep` longest documents of the whole
+# dataset (ties broken by id). It needs every record before it can judge any batch.
+import posixpath  # noqa: E402
+
+import orjson  # noqa: E402
+import pyarrow.compute as pc  # noqa: E402
+import pyarrow.parquet as pq  # noqa: E402
+from pydantic import Field  # noqa: E402
+
+from winnow.registry import register  # noqa: E402
+from winnow.steps.base import GlobalStage, StepParams, TaskRunner  # noqa: E402
+
+
+def _lengths(path: str) -> list[tuple[int, str]]:
+    table = pq.read_table(path, columns=["id", "text"])
+    return list(zip(pc.utf8_length(table.column("text")).to_pylist(), table.column("id").to_pylist()))
+
+
+@register
+class KeepLongest(GlobalStage):
+    """Keep the N longest documents of the whole dataset (a test of the global-stage machinery)."""
+
+    name = "test_keep_longest"
+
+    class Params(StepParams):
+        keep: int = Field(10, description="documents kept")
+
+    def prepare(self, parts: list[str], workdir: str, runner: TaskRunner) -> None:
+        super().prepare(parts, workdir, runner)
+        lengths = [pair for part in runner.map(_lengths, parts) for pair in part]
+        chosen = sorted(lengths, key=lambda p: (-p[0], p[1]))[: self.params.keep]
+        import os
+
+        os.makedirs(workdir, exist_ok=True)
+        with open(posixpath.join(workdir, "chosen.json"), "wb") as f:
+            f.write(orjson.dumps([i for _, i in chosen]))
+
+    def reasons(self, batch):
+        if getattr(self, "_lazy_chosen", None) is None:
+            with open(posixpath.join(self.workdir, "chosen.json"), "rb") as f:
+                self._lazy_chosen = set(orjson.loads(f.read()))
+        return [None if i in self._lazy_chosen else "not_longest" for i in batch.column("id").to_pylist()]
