@@ -1,0 +1,63 @@
+"""Training and loading tokenizers (HF ``tokenizers``; a local ``tokenizer.json`` only, never the hub)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+from winnow.errors import WinnowError
+from winnow.export.documents import iter_texts
+
+END_OF_DOCUMENT = "<|endoftext|>"
+# Names of the end-of-document token in common tokenizer.json files, tried in this order.
+EOD_CANDIDATES = (END_OF_DOCUMENT, "<|end_of_text|>", "</s>", "<eos>", "<|im_end|>", "[SEP]")
+
+
+def train_tokenizer(data: list[str], vocab_size: int, output: str) -> None:
+    """Train a byte-level BPE on the documents of DATA and save it as a ``tokenizer.json``.
+
+    Byte-level: every string is encodable and decoding gives the exact text back, whatever
+    the script, whitespace or control characters. ``<|endoftext|>`` is the end-of-document token."""
+    if vocab_size < 257 + 1:
+        raise WinnowError(f"vocab size {vocab_size} is too small: a byte-level BPE needs at least 258")
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=[END_OF_DOCUMENT],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tokenizer.train_from_iterator(iter_texts(data), trainer=trainer)
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    tokenizer.save(output)
+
+
+def load_tokenizer(path: str) -> Tokenizer:
+    if not Path(path).is_file():
+        raise WinnowError(f"tokenizer not found: {path} (give a local tokenizer.json; hub names are not fetched)")
+    try:
+        return Tokenizer.from_file(path)
+    except Exception as error:  # tokenizers raises a bare Exception on bad files
+        raise WinnowError(f"{path}: not a valid tokenizer.json ({error})") from None
+
+
+def end_of_document_id(tokenizer: Tokenizer, token: str | None = None) -> tuple[str, int]:
+    """The end-of-document token and its id: ``token`` when given, else the first known name."""
+    for candidate in (token,) if token else EOD_CANDIDATES:
+        token_id = tokenizer.token_to_id(candidate)
+        if token_id is not None:
+            return candidate, token_id
+    wanted = repr(token) if token else f"any of {', '.join(EOD_CANDIDATES)}"
+    raise WinnowError(f"the tokenizer has no end-of-document token ({wanted}); name one with eod_token")
+
+
+def file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
