@@ -38,6 +38,8 @@ from winnow.io.html import decode_html
 log = logging.getLogger(__name__)
 
 DOCUMENT_RECORD_TYPES = ("response", "resource", "conversion")
+# Crawler bookkeeping stored as resource records (wget's log and arguments, DNS answers).
+NOT_DOCUMENT_URIS = ("metadata:", "dns:", "filedesc:")
 # Payload types that hold text a document can be made of; the rest (images, archives, PDFs...) is skipped.
 TEXT_TYPES = re.compile(r"^(text/|application/(xhtml\+xml|xml|rss\+xml|atom\+xml|json|ld\+json|javascript)$)")
 SNIFF_BYTES = 4096
@@ -123,6 +125,10 @@ def _document_row(record: Any, shard: Shard, spec: InputSpec, records: Any, erro
     if record.rec_type not in DOCUMENT_RECORD_TYPES:
         records.read_to_end(record)
         return None
+    target = record.rec_headers.get_header("WARC-Target-URI") or ""
+    if target.startswith(NOT_DOCUMENT_URIS):
+        records.read_to_end(record)
+        return None
     payload = record.content_stream().read()
     truncated = getattr(record.raw_stream, "limit", 0)  # bytes the Content-Length promised but the file lacks
     offset = records.get_record_offset()
@@ -157,7 +163,7 @@ def _document_row(record: Any, shard: Shard, spec: InputSpec, records: Any, erro
     return {
         spec.id_field: record_id,
         spec.text_field: text,
-        "url": record.rec_headers.get_header("WARC-Target-URI"),
+        "url": target or None,
         "_collected_at": warc_headers.get("WARC-Date"),
         "_meta": {
             "http_status": status,
