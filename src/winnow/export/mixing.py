@@ -1,0 +1,274 @@
+"""Mixtures with exact proportions (the ``mix`` stage) and train/val/test assignment (``split``).
+
+``mix`` is a global stage in two phases with files under its work directory:
+
+1. *measure*: every record's size (tokens, counted with the given tokenizer, or 1 for
+   ``by: documents``), its source, and two hashes of its id (a lookup key, and a seeded
+   order), one file per input part, in parallel through the executor's runner;
+2. *plan*: per source, the target size (``weight / sum of weights`` of ``total``; without a
+   total, the largest mixture that needs no up-sampling) and how many copies of each record
+   reach it: whole passes over the source for up-sampling, then a prefix of the source in the
+   seeded order filled greedily to the remainder. Deterministic for a given seed.
+
+``process`` then drops the records with no copy (reason ``mix: not_sampled``) and repeats
+the up-sampled ones; a repeat gets the id ``<id>#<k>`` and ``mix.copy = k`` (0 for the original).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import xxhash
+from pydantic import Field, model_validator
+
+from winnow.errors import RecipeError, WinnowError
+from winnow.export.splits import split_of
+from winnow.records import REASON, with_column
+from winnow.registry import register
+from winnow.steps.base import GlobalStage, Resources, Step, StepParams, StepResult, TaskRunner
+
+ORDER_SEED_SALT = 0x313C  # mixes the recipe's seed into the order hash
+CLUSTER_COLUMN = "minhash_dedup.cluster_id"
+COPY_COLUMN = "mix.copy"
+SPLIT_COLUMN = "split"
+
+
+def id_key(ids: list[str]) -> np.ndarray:
+    return np.fromiter((xxhash.xxh64_intdigest(i.encode()) for i in ids), dtype=np.uint64, count=len(ids))
+
+
+@register
+class Mix(GlobalStage):
+    """Mix the inputs in exact proportions (by tokens or documents), down- or up-sampling deterministically."""
+
+    name = "mix"
+    requires = ("text", "source")
+    produces = (COPY_COLUMN,)
+    resources = Resources(cpus=1.0, memory_gb=1.0)
+
+    class Params(StepParams):
+        by: Literal["tokens", "documents"] = Field("tokens", description="What the proportions count: tokens or documents.")
+        tokenizer: str | None = Field(None, description="Local tokenizer.json that counts tokens (required for by: tokens).")
+        total: int | None = Field(
+            None, gt=0, description="Size of the mixture in `by` units; default: the largest mix without up-sampling."
+        )
+        seed: int = Field(0, description="Seed of the sampling order.")
+        weights: dict[str, float] = Field(
+            default_factory=dict, description="Share of each source (by source name); filled from the inputs' weight."
+        )
+
+        @model_validator(mode="after")
+        def _check(self) -> Mix.Params:
+            if self.by == "tokens" and not self.tokenizer:
+                raise ValueError("by: tokens needs a tokenizer (a local tokenizer.json)")
+            if not self.weights:
+                raise ValueError("no weights: give the inputs a weight")
+            if any(w < 0 or not math.isfinite(w) for w in self.weights.values()) or sum(self.weights.values()) <= 0:
+                raise ValueError(f"weights must be non-negative with a positive sum, got {self.weights}")
+            return self
+
+    def check(self) -> None:
+        if self.params.by == "tokens":
+            path = self.params.tokenizer
+            if not Path(path).is_file():
+                raise RecipeError(f"mix: tokenizer not found: {path}")
+            from winnow.export.tokenizer import load_tokenizer
+
+            try:
+                load_tokenizer(path)
+            except WinnowError as error:
+                raise RecipeError(f"mix: {error}") from None
+
+    def prepare(self, parts: list[str], workdir: str, runner: TaskRunner) -> None:
+        super().prepare(parts, workdir, runner)
+        os.makedirs(workdir, exist_ok=True)
+        p = self.params
+        tasks = [
+            (part, os.path.join(workdir, f"sizes-{i:05d}.parquet"), p.by, p.tokenizer, p.seed)
+            for i, part in enumerate(parts)
+        ]
+        runner.map(_measure_part, [t for t in tasks if not os.path.exists(t[1])])
+        plan_file = os.path.join(workdir, "plan.parquet")
+        if not os.path.exists(plan_file):
+            sizes = pa.concat_tables([pq.read_table(t[1]) for t in tasks]) if tasks else None
+            plan, summary = _plan(sizes, p.weights, p.total)
+            pq.write_table(plan, plan_file + ".partial")
+            os.replace(plan_file + ".partial", plan_file)
+            Path(workdir, "plan.json").write_text(json.dumps(summary, indent=1) + "\n")
+
+    def _load_plan(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        plan = getattr(self, "_lazy_plan", None)
+        if plan is None:
+            if self.workdir is None:
+                raise WinnowError("mix: process called before prepare")
+            table = pq.read_table(os.path.join(self.workdir, "plan.parquet"))
+            plan = self._lazy_plan = (
+                table.column("key").to_numpy(),
+                table.column("copies").to_numpy(),
+                table.column("size").to_numpy(),
+            )
+        return plan
+
+    def process(self, batch: pa.Table) -> StepResult:
+        keys, copies, sizes = self._load_plan()
+        batch_keys = id_key(batch.column("id").to_pylist())
+        where = np.searchsorted(keys, batch_keys)
+        where = np.minimum(where, max(len(keys) - 1, 0))
+        if not len(keys) or not np.array_equal(keys[where], batch_keys):
+            missing = batch.column("id")[int(np.flatnonzero(keys[where] != batch_keys)[0]) if len(keys) else 0]
+            raise WinnowError(f"mix: record {missing} was not seen by prepare")
+        n_copies, n_size = copies[where], sizes[where]
+        sources = batch.column("source").to_pylist()
+        for source, count, size in zip(sources, n_copies.tolist(), n_size.tolist(), strict=True):
+            if count:
+                self.counters[f"{self.params.by}.{source}"] += count * size
+                self.counters[f"documents.{source}"] += count
+        rows = np.repeat(np.arange(batch.num_rows), n_copies)
+        copy_number = np.arange(rows.size) - np.repeat(np.cumsum(n_copies) - n_copies, n_copies)
+        kept = batch.take(pa.array(rows))
+        if rows.size and copy_number.max() > 0:
+            ids = kept.column("id").to_pylist()
+            ids = [i if k == 0 else f"{i}#{k}" for i, k in zip(ids, copy_number.tolist(), strict=True)]
+            kept = with_column(kept, "id", pa.array(ids, pa.string()))
+        kept = with_column(kept, COPY_COLUMN, pa.array(copy_number, pa.int32()))
+        dropped = batch.filter(pa.array(n_copies == 0))
+        rejected = None
+        if dropped.num_rows:
+            rejected = dropped.append_column(REASON, pa.array([f"{self.name}: not_sampled"] * dropped.num_rows, pa.string()))
+        return StepResult(kept, rejected)
+
+
+def _measure_part(task: tuple[str, str, str, str | None, int]) -> str:
+    part, output, by, tokenizer_path, seed = task
+    table = pq.read_table(part, columns=["id", "source", "text"] if by == "tokens" else ["id", "source"])
+    ids = table.column("id").to_pylist()
+    if by == "tokens":
+        from winnow.export.tokenizer import load_tokenizer
+
+        tokenizer = load_tokenizer(tokenizer_path)
+        encodings = tokenizer.encode_batch_fast(table.column("text").to_pylist(), add_special_tokens=False)
+        sizes = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(ids))
+    else:
+        sizes = np.ones(len(ids), dtype=np.int64)
+    order_seed = (seed * 0x9E3779B1 + ORDER_SEED_SALT) % 2**64
+    order = np.fromiter((xxhash.xxh64_intdigest(i.encode(), seed=order_seed) for i in ids), np.uint64, len(ids))
+    result = pa.table({"key": id_key(ids), "order": order, "source": table.column("source"), "size": sizes})
+    pq.write_table(result, output + ".partial")
+    os.replace(output + ".partial", output)
+    return output
+
+
+def _plan(sizes: pa.Table | None, weights: dict[str, float], total: int | None) -> tuple[pa.Table, dict[str, Any]]:
+    """How many copies of each record make the mixture; returns the plan (sorted by key) and a summary."""
+    empty = pa.table({"key": pa.array([], pa.uint64()), "copies": pa.array([], pa.int32()), "size": pa.array([], pa.int64())})
+    if sizes is None or sizes.num_rows == 0:
+        return empty, {"sources": {}}
+    source = sizes.column("source").to_numpy(zero_copy_only=False).astype(str)
+    unknown = sorted(set(np.unique(source)) - set(weights))
+    if unknown:
+        raise WinnowError(f"mix: records of source(s) {unknown} have no weight (weights are for {sorted(weights)})")
+    size = sizes.column("size").to_numpy()
+    order = sizes.column("order").to_numpy()
+    share = {s: w / sum(weights.values()) for s, w in weights.items()}
+    available = {s: int(size[source == s].sum()) for s in weights}
+    for s, w in share.items():
+        if w > 0 and available[s] == 0:
+            raise WinnowError(f"mix: source {s!r} has weight {weights[s]} but no records reach the mix")
+    if total is None:
+        total = min(available[s] / w for s, w in share.items() if w > 0)
+    copies = np.zeros(len(size), dtype=np.int32)
+    summary: dict[str, Any] = {"total": total, "sources": {}}
+    for s, w in share.items():
+        members = np.flatnonzero(source == s)
+        members = members[np.argsort(order[members], kind="stable")]
+        target = w * total
+        whole = int(target // available[s]) if available[s] else 0
+        remainder = target - whole * available[s]
+        chosen = _fill(size[members], remainder)
+        copies[members] = whole
+        copies[members[chosen]] += 1
+        selected = int((copies[members].astype(np.int64) * size[members]).sum())
+        summary["sources"][s] = {"weight": weights[s], "available": available[s], "target": target, "selected": selected}
+    key = sizes.column("key").to_numpy()
+    by_key = np.argsort(key, kind="stable")
+    if np.any(key[by_key][1:] == key[by_key][:-1]):
+        raise WinnowError("mix: two records share an id (ids must be unique to be sampled)")
+    plan = pa.table({"key": key[by_key], "copies": copies[by_key], "size": size[by_key]})
+    return plan, summary
+
+
+def _fill(sizes: np.ndarray, target: float) -> np.ndarray:
+    """Which records (positions in the seeded order) to take so their sizes sum close to ``target``.
+
+    The longest prefix that fits, then, still in order, every later record that fits in what
+    is left (records are whole, so a plain prefix could miss by a whole long document), then
+    the smallest skipped record if overshooting by it lands closer."""
+    cumulative = np.cumsum(sizes)
+    prefix = int(np.searchsorted(cumulative, target, side="right"))
+    chosen = list(range(prefix))
+    left = target - (cumulative[prefix - 1] if prefix else 0)
+    skipped: list[int] = []
+    for position in range(prefix, len(sizes)):
+        if left <= 0:
+            break
+        if sizes[position] <= left:
+            chosen.append(position)
+            left -= sizes[position]
+        else:
+            skipped.append(position)
+    if skipped and left > 0:
+        smallest = min(skipped, key=lambda p: (sizes[p], p))
+        if sizes[smallest] - left < left:
+            chosen.append(smallest)
+    return np.array(sorted(chosen), dtype=np.int64)
+
+
+@register
+class Split(Step):
+    """Assign each record to train/val/test by a hash of its id (or its near-duplicate cluster)."""
+
+    name = "split"
+    requires = ("id",)
+    produces = (SPLIT_COLUMN,)
+
+    class Params(StepParams):
+        val: float = Field(0.0, ge=0.0, lt=1.0, description="Share of records in the validation split.")
+        test: float = Field(0.0, ge=0.0, lt=1.0, description="Share of records in the test split.")
+
+        @model_validator(mode="after")
+        def _check(self) -> Split.Params:
+            if self.val + self.test >= 1.0:
+                raise ValueError(f"val + test must be below 1, got {self.val + self.test}")
+            return self
+
+    def transform(self, batch: pa.Table) -> pa.Table:
+        keys = split_keys(batch)
+        splits = [split_of(key, self.params.val, self.params.test) for key in keys]
+        for name in splits:
+            self.counters[name] += 1
+        return with_column(batch, SPLIT_COLUMN, pa.array(splits, pa.string()))
+
+
+def split_keys(batch: pa.Table) -> list[str]:
+    """What decides a record's split: its near-duplicate cluster when known, else its original id.
+
+    Near-duplicates share a cluster, so a val/test document's near-duplicates never land in
+    train; the copies made by ``mix`` share the original's id."""
+    ids = batch.column("id").to_pylist()
+    if COPY_COLUMN in batch.column_names:
+        copy = batch.column(COPY_COLUMN).to_pylist()
+        ids = [i.removesuffix(f"#{k}") if k else i for i, k in zip(ids, copy, strict=True)]
+    if CLUSTER_COLUMN in batch.column_names:
+        clusters = pc.cast(batch.column(CLUSTER_COLUMN), pa.string()).to_pylist()
+        # The cluster value itself (not prefixed): whether a cluster is named by its representative's
+        # id or the representative has no cluster value, the representative and its members agree.
+        return [c if c is not None else i for i, c in zip(ids, clusters, strict=True)]
+    return ids
