@@ -65,6 +65,9 @@ def _cmd_steps(args: argparse.Namespace) -> int:
             kind = getattr(field.annotation, "__name__", str(field.annotation)).replace("typing.", "")
             print(f"  {name} ({kind}, {default}): {field.description or ''}")
         return 0
+    if args.markdown:
+        print(steps_markdown())
+        return 0
     for name, cls in all_steps().items():
         doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
         params = ", ".join(cls.Params.model_fields)
@@ -72,6 +75,22 @@ def _cmd_steps(args: argparse.Namespace) -> int:
         if params:
             print(f"{'':<22}   params: {params}")
     return 0
+
+
+def steps_markdown() -> str:
+    """The step table of the README (a test keeps the README equal to this)."""
+    from winnow.registry import all_steps
+    from winnow.steps.base import GlobalStage
+
+    lines = ["| step | kind | what it does | parameters |", "|---|---|---|---|"]
+    for name, cls in all_steps().items():
+        if name.startswith("test_"):
+            continue
+        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        kind = "global" if issubclass(cls, GlobalStage) else "streaming"
+        params = ", ".join(f"`{p}`" for p in cls.Params.model_fields)
+        lines.append(f"| `{name}` | {kind} | {doc.replace('|', '/')} | {params} |")
+    return "\n".join(lines)
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
@@ -178,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("steps", _cmd_steps, "list the steps a recipe can use")
     p.add_argument("name", nargs="?", help="show one step's parameters")
+    p.add_argument("--markdown", action="store_true", help="the step table, as in the README")
 
     p = command("inspect", _cmd_inspect, "show the schema and a few records of an output")
     p.add_argument("path", help="a run's output directory")

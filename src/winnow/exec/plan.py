@@ -13,22 +13,29 @@ from winnow.io.base import InputSpec, Shard, format_of, is_compressed, readers
 from winnow.io.files import expand, file_size, is_local
 
 _SCAN_BLOCK = 16 << 20
+TARGET_SHARDS = 64  # a small input is still cut into enough shards to keep every worker busy
+MIN_SHARD, MAX_SHARD = 1 << 20, 64 << 20
 
 
 def plan_shards(inputs: list[InputSpec]) -> list[Shard]:
     shards: list[Shard] = []
     known = readers()
     for input_index, spec in enumerate(inputs):
-        for url, relative in expand(spec.path):
-            fmt = format_of(url, spec.format)
-            size = file_size(url)
-            limit = int(spec.shard_mb * (1 << 20))
+        files = [(url, relative, format_of(url, spec.format), file_size(url)) for url, relative in expand(spec.path)]
+        limit = _shard_bytes(spec, sum(size for *_, size in files))
+        for url, relative, fmt, size in files:
             if known[fmt].splittable and not is_compressed(url) and is_local(url) and size > limit:
                 for start, end, first_line in _line_ranges(url, size, limit):
                     shards.append(Shard(len(shards), input_index, url, relative, start, end, fmt, first_line))
             else:
                 shards.append(Shard(len(shards), input_index, url, relative, 0, None, fmt))
     return shards
+
+
+def _shard_bytes(spec: InputSpec, total: int) -> int:
+    if spec.shard_mb is not None:
+        return max(1, int(spec.shard_mb * (1 << 20)))
+    return int(min(max(total / TARGET_SHARDS, MIN_SHARD), MAX_SHARD))
 
 
 def _line_ranges(url: str, size: int, limit: int) -> list[tuple[int, int, int]]:

@@ -46,7 +46,9 @@ class InputSpec(BaseModel):
     meta_fields: list[str] = []
     collected_at: str | None = None  # ISO date the data was collected, when the input lacks one
     weight: float | None = None  # share of this input in a mixture (``mix:`` in the recipe)
-    shard_mb: float = 64.0  # large uncompressed line files are cut into shards of this size
+    # Large uncompressed line files are cut into shards of this size. Default: the input's
+    # size / 64, within 1–64 MB, so even a small input spreads evenly over the workers.
+    shard_mb: float | None = None
 
     @field_validator("path")
     @classmethod

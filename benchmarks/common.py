@@ -1,0 +1,41 @@
+"""Shared by the benchmarks: the corpus sample every benchmark reads, and timing helpers."""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+from pathlib import Path
+
+import zstandard
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("WINNOW_SHARED_DATA", ROOT.parent / "shared" / "data"))
+CORPUS = SHARED_DATA / "corpus" / "web.jsonl.zst"
+WORK = ROOT / "benchmarks" / "work"
+PEER_PYTHON = ROOT / "benchmarks" / ".venv-peers" / "bin" / "python"
+
+
+def corpus_head(n: int) -> Path:
+    """The first n corpus documents as plain JSONL (made once, kept under benchmarks/work)."""
+    WORK.mkdir(parents=True, exist_ok=True)
+    path = WORK / f"corpus-{n}.jsonl"
+    if not path.exists():
+        tmp = path.with_suffix(".tmp")
+        with open(CORPUS, "rb") as raw, open(tmp, "wb") as out:
+            reader = io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw))
+            for i, line in enumerate(reader):
+                if i >= n:
+                    break
+                out.write(line)
+        tmp.rename(path)
+    return path
+
+
+class Timer:
+    def __enter__(self) -> "Timer":
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds = time.perf_counter() - self.start
