@@ -24,18 +24,22 @@ REPLACED = "utf-8 (with replacements)"
 def decode_html(payload: bytes, content_type: str = "") -> tuple[str, str]:
     """Decode an HTML (or other text) payload; returns (text, charset used).
 
-    The charset the HTTP Content-Type declares, else a ``<meta charset>`` in the first bytes, else
-    UTF-8; undecodable bytes become U+FFFD rather than losing the document."""
-    declared = charset_of(content_type)
-    if declared is None:
-        found = META_CHARSET.search(payload[:SNIFF_BYTES])
-        declared = found.group(1).decode("ascii", "replace").lower() if found else None
-    for charset in (declared, "utf-8"):
-        if not charset:
-            continue
+    Tries, in order, the charset the HTTP Content-Type declares, a ``<meta charset>`` in the first
+    bytes, and UTF-8, and takes the first that decodes the whole payload (servers often declare
+    UTF-8 for pages that are not). When none does, the first declared charset (else UTF-8) decodes
+    it with U+FFFD for the bad bytes, rather than losing the document."""
+    found = META_CHARSET.search(payload[:SNIFF_BYTES])
+    in_page = found.group(1).decode("ascii", "replace").lower() if found else None
+    candidates = [c for c in (charset_of(content_type), in_page, "utf-8") if c]
+    for charset in dict.fromkeys(candidates):
         try:
             return payload.decode(charset), charset
         except (LookupError, UnicodeDecodeError):
+            continue
+    for charset in candidates:
+        try:
+            return payload.decode(charset, "replace"), f"{charset} (with replacements)"
+        except LookupError:
             continue
     return payload.decode("utf-8", "replace"), REPLACED
 

@@ -43,6 +43,9 @@ NOT_DOCUMENT_URIS = ("metadata:", "dns:", "filedesc:")
 # Payload types that hold text a document can be made of; the rest (images, archives, PDFs...) is skipped.
 TEXT_TYPES = re.compile(r"^(text/|application/(xhtml\+xml|xml|rss\+xml|atom\+xml|json|ld\+json|javascript)$)")
 SNIFF_BYTES = 4096
+GZIP_MAGIC = b"\x1f\x8b"
+# An ARC record header line: URL, IP address, 14-digit date (ARC files whose filedesc record is missing).
+ARC_HEADER = re.compile(rb"^\S+ \S+ \d{14} ")
 NON_CHUNKED_GZIP = "non-chunked gzip"
 
 
@@ -71,6 +74,9 @@ def _document_rows(shard: Shard, spec: InputSpec, errors: ErrorSink) -> Iterator
     from warcio.archiveiterator import ArchiveIterator
     from warcio.exceptions import ArchiveLoadFailed
 
+    if not _looks_like_an_archive(shard.file):
+        errors.bad(shard.file, "byte 0", "not a WARC or ARC file (it starts with neither 'WARC/' nor an ARC header)")
+        return
     whole_file_gzip = False
     done = 0  # records already read, when the file is read again as one gzip stream
     while True:
@@ -113,6 +119,20 @@ def _open_archive(url: str, compression: str | None = None) -> IO[bytes]:
         return Lz4Reader(url, fsspec_args=False) if is_local(url) else Lz4Reader(url)
     # warcio decompresses gzip member by member itself (that is how it knows record offsets).
     return open_binary(url, compression=compression)
+
+
+def _looks_like_an_archive(url: str) -> bool:
+    """Whether the file's first bytes (decompressed) open a WARC or ARC record. warcio would parse
+    almost any text as ARC records, so a stray README in an input folder must be caught here."""
+    with _open_archive(url) as stream:
+        head = stream.read(SNIFF_BYTES)
+    if head[:2] == GZIP_MAGIC:
+        try:
+            head = zlib.decompressobj(zlib.MAX_WBITS | 16).decompress(head, 64)
+        except zlib.error:
+            return True  # a broken gzip member: the parser reports it with its offset
+    head = head.lstrip(b"\r\n")
+    return head.startswith((b"WARC/", b"filedesc:")) or bool(ARC_HEADER.match(head))
 
 
 def _current_offset(records: Any) -> int:
