@@ -74,7 +74,8 @@ def _document_rows(shard: Shard, spec: InputSpec, errors: ErrorSink) -> Iterator
     from warcio.archiveiterator import ArchiveIterator
     from warcio.exceptions import ArchiveLoadFailed
 
-    if not _looks_like_an_archive(shard.file):
+    kind = _archive_kind(shard.file)
+    if kind is None:
         errors.bad(shard.file, "byte 0", "not a WARC or ARC file (it starts with neither 'WARC/' nor an ARC header)")
         return
     whole_file_gzip = False
@@ -93,7 +94,7 @@ def _document_rows(shard: Shard, spec: InputSpec, errors: ErrorSink) -> Iterator
                     if position <= done:
                         records.read_to_end(record)
                         continue
-                    row = _document_row(record, shard, spec, records, errors)
+                    row = _document_row(record, shard, spec, records, errors, kind)
                 except StopIteration:
                     return
                 except (ArchiveLoadFailed, zlib.error, EOFError, ValueError, OSError) as error:
@@ -121,18 +122,22 @@ def _open_archive(url: str, compression: str | None = None) -> IO[bytes]:
     return open_binary(url, compression=compression)
 
 
-def _looks_like_an_archive(url: str) -> bool:
-    """Whether the file's first bytes (decompressed) open a WARC or ARC record. warcio would parse
-    almost any text as ARC records, so a stray README in an input folder must be caught here."""
+def _archive_kind(url: str) -> str | None:
+    """ "warc" or "arc" by the file's first bytes (decompressed), None when it is neither: warcio would
+    parse almost any text as ARC records, so a stray README in an input folder must be caught here."""
     with _open_archive(url) as stream:
         head = stream.read(SNIFF_BYTES)
     if head[:2] == GZIP_MAGIC:
         try:
             head = zlib.decompressobj(zlib.MAX_WBITS | 16).decompress(head, 64)
         except zlib.error:
-            return True  # a broken gzip member: the parser reports it with its offset
+            return "warc"  # a broken gzip member: the parser reports it with its offset
     head = head.lstrip(b"\r\n")
-    return head.startswith((b"WARC/", b"filedesc:")) or bool(ARC_HEADER.match(head))
+    if head.startswith(b"WARC/"):
+        return "warc"
+    if head.startswith(b"filedesc:") or ARC_HEADER.match(head):
+        return "arc"
+    return None
 
 
 def _current_offset(records: Any) -> int:
@@ -140,7 +145,9 @@ def _current_offset(records: Any) -> int:
     return int(getattr(records, "offset", 0) or 0)
 
 
-def _document_row(record: Any, shard: Shard, spec: InputSpec, records: Any, errors: ErrorSink) -> dict | None:
+def _document_row(
+    record: Any, shard: Shard, spec: InputSpec, records: Any, errors: ErrorSink, kind: str
+) -> dict | None:
     """The input row of one WARC record, or None when the record is not a document."""
     if record.rec_type not in DOCUMENT_RECORD_TYPES:
         records.read_to_end(record)
@@ -153,7 +160,9 @@ def _document_row(record: Any, shard: Shard, spec: InputSpec, records: Any, erro
     truncated = getattr(record.raw_stream, "limit", 0)  # bytes the Content-Length promised but the file lacks
     offset = records.get_record_offset()
     warc_headers = dict(record.rec_headers.headers)
-    record_id = warc_headers.get("WARC-Record-ID")
+    # ARC records have no id: warcio's ARC->WARC conversion makes up a random one, which would change
+    # from run to run. They get the file and record position instead (RecordBuilder derives it).
+    record_id = warc_headers.get("WARC-Record-ID") if kind == "warc" else None
     if truncated and not _http_body_complete(record, payload):
         errors.bad(
             shard.file,
