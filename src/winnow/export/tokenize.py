@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -57,7 +58,7 @@ def tokenize(
         raise WinnowError(f"val fraction must be in [0, 1), got {val_fraction}")
     if shard_tokens < 1:
         raise WinnowError(f"shard tokens must be positive, got {shard_tokens}")
-    started = time.time()
+    started, cpu_started = time.time(), _cpu_seconds()
     files = find_files(data)
     tok = load_tokenizer(tokenizer)
     eod, eod_id = end_of_document_id(tok, eod_token)
@@ -99,6 +100,7 @@ def tokenize(
     header["tokens"] = sum(s["tokens"] for s in splits)
     header["text_tokens"] = header["tokens"] - header["documents"]  # without the end-of-document ids
     header["wall_seconds"] = round(time.time() - started, 3)
+    header["cpu_seconds"] = round(_cpu_seconds() - cpu_started, 3)  # this process and its finished workers
     _write_json(out / HEADER, header)
     _record_in_runs(data, out, header)
     return header
@@ -233,6 +235,11 @@ def _write_shards(
             "documents_file": f"{split}.documents.parquet",
         }
     del sources
+
+
+def _cpu_seconds() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _clear_previous(out: Path) -> None:
