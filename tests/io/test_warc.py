@@ -28,7 +28,9 @@ def read(path: Path, on_error: str = "fail") -> tuple[list[dict], list[dict]]:
     reader = readers()["warc"]()
     sink = ErrorSink(on_error=on_error)
     shard = Shard(index=0, input_index=0, file=str(path), relative=path.name, format="warc")
-    rows = [row for batch in reader.read(shard, InputSpec(path=str(path), format="warc"), sink) for row in batch.to_pylist()]
+    rows = [
+        row for batch in reader.read(shard, InputSpec(path=str(path), format="warc"), sink) for row in batch.to_pylist()
+    ]
     for row in rows:
         row["meta"] = orjson.loads(row["meta"]) if row["meta"] else {}
     return rows, sink.take()

@@ -1,5 +1,8 @@
 """HTML files (``format: html``): each file is one document; its id is the path relative to the input root.
 
+Files in the input that are not pages (by name: .html/.htm/.xhtml, or by a ``<!doctype html>``/``<html>``
+start) are skipped: documentation folders also hold stylesheets, scripts and images.
+
 ``text`` is the page's HTML decoded to a string (``html_extract`` turns it into text); ``meta`` has
 ``content_type`` (text/html) and ``charset``, the encoding used: the one a ``<meta charset>`` or
 ``<meta http-equiv="Content-Type">`` declares, else UTF-8 (a page that is neither keeps its text,
@@ -8,17 +11,30 @@ with U+FFFD for the undecodable bytes, and says so in ``charset``).
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 
 import pyarrow as pa
 
-from winnow.io.base import DEFAULT_BATCH_SIZE, ErrorSink, InputSpec, Reader, RecordBuilder, Shard, register_reader
+from winnow.io.base import (
+    DEFAULT_BATCH_SIZE,
+    ErrorSink,
+    InputSpec,
+    Reader,
+    RecordBuilder,
+    Shard,
+    register_reader,
+    strip_compression,
+)
 from winnow.io.files import open_binary
 
 META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.IGNORECASE)
 SNIFF_BYTES = 4096  # where a page declares its encoding (HTML5 says the first 1024 bytes; be lenient)
 REPLACED = "utf-8 (with replacements)"
+HTML_START = re.compile(rb"<(!doctype\s+html|html[\s>])", re.IGNORECASE)
+
+log = logging.getLogger(__name__)
 
 
 def decode_html(payload: bytes, content_type: str = "") -> tuple[str, str]:
@@ -58,12 +74,22 @@ class HtmlReader(Reader):
     format = "html"
     extensions = (".html", ".htm", ".xhtml")
 
+    @classmethod
+    def is_page(cls, relative: str, payload: bytes) -> bool:
+        """An HTML page by its name, or by its first bytes: a folder of pages also holds stylesheets,
+        scripts, images and READMEs, which are not documents and are skipped."""
+        name = strip_compression(relative.lower())
+        return name.endswith(cls.extensions) or bool(HTML_START.search(payload[:SNIFF_BYTES]))
+
     def read(
         self, shard: Shard, spec: InputSpec, errors: ErrorSink, batch_size: int = DEFAULT_BATCH_SIZE
     ) -> Iterator[pa.Table]:
         builder = RecordBuilder(spec, shard, errors)
         with open_binary(shard.file) as f:
             payload = f.read()
+        if not self.is_page(shard.relative, payload):
+            log.debug("%s: not an HTML page, skipped", shard.file)
+            return
         text, charset = decode_html(payload)
         row = {
             spec.id_field: shard.relative,
