@@ -42,7 +42,7 @@ def page_facts(tree: Any, http_headers: dict[str, str] | None = None) -> dict[st
     """Title, declared language, licence hints and robots directives of a parsed page (Resiliparse tree)."""
     document = tree.document
     facts: dict[str, Any] = {}
-    title = (tree.title or "").strip()
+    title = " ".join((tree.title or "").split())  # one line, NBSP and runs of spaces as one space
     if title:
         facts["title"] = title
     lang = None
