@@ -37,12 +37,18 @@ def train_tokenizer(data: list[str], vocab_size: int, output: str) -> None:
 
 
 def load_tokenizer(path: str) -> Tokenizer:
+    """Load a local tokenizer.json for encoding data.
+
+    Special tokens written in a document (a literal ``<|endoftext|>`` in a web page) are
+    encoded as the plain text they are, so the end-of-document id only ever ends a document."""
     if not Path(path).is_file():
         raise WinnowError(f"tokenizer not found: {path} (give a local tokenizer.json; hub names are not fetched)")
     try:
-        return Tokenizer.from_file(path)
+        tokenizer = Tokenizer.from_file(path)
     except Exception as error:  # tokenizers raises a bare Exception on bad files
         raise WinnowError(f"{path}: not a valid tokenizer.json ({error})") from None
+    tokenizer.encode_special_tokens = True
+    return tokenizer
 
 
 def end_of_document_id(tokenizer: Tokenizer, token: str | None = None) -> tuple[str, int]:

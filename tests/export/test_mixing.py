@@ -1,0 +1,137 @@
+"""The mix stage and split step through real runs (winnow.run) on real corpus documents."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from winnow import RecipeError, read_output, run
+from winnow.export.mixing import CLUSTER_COLUMN, Split
+from winnow.export.tokenizer import load_tokenizer
+from winnow.records import make_batch
+from winnow.registry import build_step
+
+
+@pytest.fixture(scope="module")
+def two_inputs(corpus_docs: list[dict], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """HTML pages as one input, everything else (man pages, code, Debian files, translations) as another."""
+    folder = tmp_path_factory.mktemp("inputs")
+    pages, other = folder / "pages.jsonl", folder / "other.jsonl"
+    with open(pages, "w") as p, open(other, "w") as o:
+        for d in corpus_docs:
+            (p if d["kind"] == "html-page" else o).write(json.dumps({"id": d["id"], "text": d["text"]}) + "\n")
+    return pages, other
+
+
+def mix_recipe(two_inputs, out: Path, mix: dict, split: dict | None = None, weights=(0.7, 0.3)) -> dict:
+    pages, other = two_inputs
+    recipe = {
+        "input": [
+            {"path": str(pages), "source": "pages", "weight": weights[0]},
+            {"path": str(other), "source": "other", "weight": weights[1]},
+        ],
+        "steps": [{"length_filter": {"min_words": 20}}],
+        "mix": mix,
+        "output": {"path": str(out)},
+    }
+    if split:
+        recipe["split"] = split
+    return recipe
+
+
+def tokens_by_source(table: pa.Table, tokenizer: Path) -> Counter:
+    tok = load_tokenizer(str(tokenizer))
+    counts: Counter = Counter()
+    encodings = tok.encode_batch(table.column("text").to_pylist(), add_special_tokens=False)
+    for source, encoding in zip(table.column("source").to_pylist(), encodings, strict=True):
+        counts[source] += len(encoding.ids)
+    return counts
+
+
+def test_weights_by_tokens_within_one_percent(two_inputs, tokenizer_file: Path, tmp_path: Path) -> None:
+    recipe = mix_recipe(two_inputs, tmp_path / "a", {"by": "tokens", "tokenizer": str(tokenizer_file), "seed": 1})
+    manifest = run(recipe, workers=2)
+    kept = read_output(str(tmp_path / "a"))
+    measured = tokens_by_source(kept, tokenizer_file)
+    share = measured["pages"] / (measured["pages"] + measured["other"])
+    assert abs(share - 0.7) < 0.01 * 0.7, measured
+    mix = next(s for s in manifest["steps"] if s["name"] == "mix")
+    # the manifest's counts are the real token counts of the output
+    assert mix["counters"]["tokens.pages"] == measured["pages"] and mix["counters"]["tokens.other"] == measured["other"]
+    assert mix["counters"]["documents.pages"] + mix["counters"]["documents.other"] == kept.num_rows
+    # without a total, the largest mixture that needs no up-sampling: one source is taken whole
+    assert kept.num_rows == len(set(kept.column("id").to_pylist()))
+    dropped = mix["dropped"].get("not_sampled", 0)
+    assert dropped > 0 and mix["in"] == mix["out"] + dropped
+    # same seed, same records; another seed, another sample
+    run(recipe, workers=1, overwrite=True)
+    assert sorted(read_output(str(tmp_path / "a")).column("id").to_pylist()) == sorted(kept.column("id").to_pylist())
+    recipe["mix"]["seed"] = 2
+    run(recipe, workers=2, overwrite=True)
+    assert sorted(read_output(str(tmp_path / "a")).column("id").to_pylist()) != sorted(kept.column("id").to_pylist())
+
+
+def test_upsampling_to_a_total_keeps_copies_in_one_split(two_inputs, tokenizer_file: Path, tmp_path: Path) -> None:
+    first = mix_recipe(two_inputs, tmp_path / "probe", {"by": "tokens", "tokenizer": str(tokenizer_file)})
+    probe = next(s for s in run(first, workers=2)["steps"] if s["name"] == "mix")["counters"]
+    total = 2 * (probe["tokens.pages"] + probe["tokens.other"])  # more than the smaller source can give: copies
+    recipe = mix_recipe(
+        two_inputs,
+        tmp_path / "b",
+        {"by": "tokens", "tokenizer": str(tokenizer_file), "total": total, "seed": 5},
+        split={"val": 0.1, "test": 0.1},
+    )
+    run(recipe, workers=2)
+    kept = read_output(str(tmp_path / "b"))
+    measured = tokens_by_source(kept, tokenizer_file)
+    assert abs(sum(measured.values()) - total) < 0.01 * total
+    assert abs(measured["pages"] / sum(measured.values()) - 0.7) < 0.007
+    ids, copies, splits = (kept.column(c).to_pylist() for c in ("id", "mix.copy", "split"))
+    assert len(set(ids)) == len(ids) and max(copies) >= 1
+    by_original = defaultdict(set)
+    for i, k, s in zip(ids, copies, splits, strict=True):
+        by_original[i.removesuffix(f"#{k}") if k else i].add(s)
+    assert all(len(s) == 1 for s in by_original.values())  # a copy never lands in another split than its original
+    assert {"train", "val", "test"} == set(splits)
+    assert {p.name for p in (tmp_path / "b" / "data").iterdir()} == {"train", "val", "test"}
+
+
+def test_weights_by_documents_are_exact(two_inputs, tmp_path: Path) -> None:
+    recipe = mix_recipe(two_inputs, tmp_path / "c", {"by": "documents", "total": 100, "seed": 3})
+    run(recipe, workers=2)
+    assert Counter(read_output(str(tmp_path / "c")).column("source").to_pylist()) == {"pages": 70, "other": 30}
+
+
+def test_mix_parameters_are_checked(two_inputs, tmp_path: Path) -> None:
+    with pytest.raises(RecipeError, match="tokenizer"):
+        run(mix_recipe(two_inputs, tmp_path / "d", {"by": "tokens"}))
+    with pytest.raises(RecipeError, match="tokenizer not found"):
+        run(mix_recipe(two_inputs, tmp_path / "d", {"by": "tokens", "tokenizer": str(tmp_path / "none.json")}))
+    with pytest.raises(RecipeError, match="val \\+ test"):
+        build_step("split", {"val": 0.6, "test": 0.5})
+
+
+def test_split_by_id_hash_is_stable_and_follows_clusters(corpus_docs: list[dict]) -> None:
+    step = Split(val=0.1, test=0.1)
+    docs = corpus_docs[:300]
+    batch = make_batch({"id": [d["id"] for d in docs], "text": [d["text"] for d in docs]})
+    splits = dict(
+        zip(batch.column("id").to_pylist(), step.process(batch).kept.column("split").to_pylist(), strict=True)
+    )
+    counts = Counter(splits.values())
+    assert 12 <= counts["val"] <= 48 and 12 <= counts["test"] <= 48  # 10% of 300, well inside binomial noise
+    # the data grows: no document moves
+    half = make_batch({"id": [d["id"] for d in docs[::2]], "text": [d["text"] for d in docs[::2]]})
+    again = step.process(half).kept
+    assert all(
+        splits[i] == s for i, s in zip(again.column("id").to_pylist(), again.column("split").to_pylist(), strict=True)
+    )
+    # near-duplicates (one minhash cluster, named by its representative) share their representative's split
+    val_doc = next(i for i, s in splits.items() if s == "val")
+    train_docs = [i for i, s in splits.items() if s == "train"][:5]
+    clustered = make_batch({"id": [val_doc, *train_docs], "text": ["x"] * 6, CLUSTER_COLUMN: [val_doc] * 6})
+    assert set(step.process(clustered).kept.column("split").to_pylist()) == {"val"}
