@@ -133,3 +133,10 @@ def test_without_main_content_the_navigation_is_kept():
     _, everything = extract({"p": html}, main_content=False)
     assert "Sitemap" in everything.kept.column("text")[0].as_py()
     assert len(everything.kept.column("text")[0].as_py()) > len(main.kept.column("text")[0].as_py())
+
+
+def test_a_page_whose_main_content_is_not_found_falls_back_to_its_whole_text():
+    step, result = extract({"p": page("python-requests-doc/community/recommended.html")})
+    text = result.kept.column("text")[0].as_py()
+    assert "Certifi is a carefully curated collection of Root Certificates" in text
+    assert step.counters["main_content_fallback"] == 1

@@ -18,7 +18,8 @@ Besides rewriting ``text``, the step adds to ``meta``:
   (e.g. ``["noindex", "noai"]``), for the opt-out step.
 
 Records whose ``meta.content_type`` says they are not HTML (plain text from WET files, say) pass through
-unchanged. A page with no text left after extraction is dropped with reason ``no_text``.
+unchanged. When the main-content heuristics find nothing on a page, its whole text is taken instead
+(counted as ``main_content_fallback``); a page with no text at all is dropped with reason ``no_text``.
 """
 
 from __future__ import annotations
@@ -106,17 +107,21 @@ class HtmlExtract(Step):
 
         p = self.params
         tree = HTMLTree.parse(html)
-        text = extract_plain_text(
-            tree,
+        options = dict(
             preserve_formatting=p.preserve_formatting,
-            main_content=p.main_content,
             list_bullets=p.list_bullets,
             alt_texts=p.alt_texts,
             links=p.links,
             comments=p.comments,
         )
+        text = extract_plain_text(tree, main_content=p.main_content, **options).strip()
+        if not text and p.main_content:
+            # The main-content heuristics found nothing (short pages whose text sits in one wrapper
+            # they judge to be boilerplate): the whole page's text is better than losing the page.
+            text = extract_plain_text(tree, main_content=False, **options).strip()
+            self.counters["main_content_fallback"] += 1
         facts = page_facts(tree, meta.get("http_headers"))
-        return text.strip(), {**meta, **facts}
+        return text, {**meta, **facts}
 
     def process(self, batch: pa.Table) -> StepResult:
         texts = batch.column("text").to_pylist()
