@@ -19,7 +19,7 @@ def normalise(texts: pa.Array | pa.ChunkedArray, mode: str) -> pa.Array | pa.Chu
 
     ``whitespace_case``: lower-cased, runs of whitespace collapsed, ends trimmed.
     ``fineweb``: as DataTrove/FineWeb's ``simplify_text``: Unicode NFKD with accents removed,
-    lower-cased, digits → 0, punctuation removed, whitespace collapsed.
+    lower-cased, each run of digits → 0, punctuation → space, whitespace collapsed.
     """
     texts = pc.fill_null(texts, "")
     if mode == "none":
@@ -27,7 +27,7 @@ def normalise(texts: pa.Array | pa.ChunkedArray, mode: str) -> pa.Array | pa.Chu
     if mode == "fineweb":
         texts = pc.utf8_normalize(texts, "NFKD")
         texts = pc.replace_substring_regex(texts, r"\p{Mn}+", "")
-        texts = pc.replace_substring_regex(texts, r"\p{N}", "0")
+        texts = pc.replace_substring_regex(texts, r"\p{N}+", "0")
         texts = pc.replace_substring_regex(texts, r"[\p{P}\p{S}]+", " ")
     texts = pc.utf8_lower(texts)
     texts = pc.replace_substring_regex(texts, r"\s+", " ")

