@@ -1,0 +1,115 @@
+"""The HTML report: self-contained, and it opens in a real headless Chromium without console errors."""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from winnow.report.html import write_report
+
+SECTIONS = [
+    "summary", "funnel", "drops", "lengths", "languages", "sources", "licenses",
+    "duplicates", "pii", "mixture", "examples", "quarantine", "steps",
+]  # fmt: skip
+CHARTED = ["funnel", "drops", "lengths", "languages", "sources", "licenses", "duplicates", "pii"]
+
+
+class Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+        self.ids: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in ("src", "href", "xlink:href", "action", "poster") and value:
+                self.urls.append(value)
+            if name == "id" and value:
+                self.ids.append(value)
+
+
+@pytest.fixture(scope="module")
+def rich_report(rich_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("report") / "report.html"
+    write_report(str(rich_run), str(path))
+    return path
+
+
+def test_report_is_self_contained(rich_report: Path) -> None:
+    page = rich_report.read_text()
+    parser = Links()
+    parser.feed(page)
+    assert all(url.startswith("#") for url in parser.urls), parser.urls  # only in-page links
+    assert "@import" not in page and "url(" not in page
+    assert [i for i in parser.ids if i in SECTIONS] == SECTIONS
+
+
+def test_report_shows_the_run(rich_run: Path, rich_report: Path) -> None:
+    page = rich_report.read_text()
+    m = json.loads((rich_run / "_winnow" / "manifest.json").read_text())
+    for step in m["steps"]:
+        for reason in step["dropped"]:
+            assert f"{step['name']}: {reason}" in page
+    assert f"<b>{m['counts']['kept']:,}</b>kept documents" in page
+    assert "EMAIL" in page and "minhash_dedup: clusters by size" in page
+    # example drops are shown escaped (HTML pages in the corpus must not become markup of the report)
+    assert page.count("<details>") >= 3 and "<pre>" in page
+
+
+@pytest.mark.browser
+def test_report_opens_in_chromium_without_errors(rich_run: Path, rich_report: Path, tmp_path: Path) -> None:
+    from chromium import CHROMIUM, Browser
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/install-browser.sh (make test does)")
+    browser = Browser()
+    try:
+        browser.open(rich_report.as_uri())
+        assert browser.console_errors() == []
+        assert browser.requests() == [rich_report.as_uri()]  # nothing fetched from anywhere else
+        found = browser.evaluate(
+            "Array.from(document.querySelectorAll('section')).map(s => [s.id, s.querySelector('h2').textContent])"
+        )
+        assert [section_id for section_id, _ in found] == SECTIONS
+        charts = browser.evaluate(
+            """Object.fromEntries(Array.from(document.querySelectorAll('section')).map(s => [s.id,
+                 Array.from(s.querySelectorAll('svg.chart')).map(svg => {
+                   const box = svg.getBoundingClientRect();
+                   const bars = Array.from(svg.querySelectorAll('rect.bar')).filter(r => r.getBBox().width > 0 && r.getBBox().height > 0);
+                   return [Math.round(box.width), Math.round(box.height), bars.length];
+                 })]))"""
+        )
+        for section_id in CHARTED:
+            assert charts[section_id], f"no chart in {section_id}"
+            for width, height, bars in charts[section_id]:
+                assert width > 300 and height > 20 and bars > 0, (section_id, width, height, bars)
+        # the sortable tables work (the only script on the page)
+        before = browser.evaluate(
+            "Array.from(document.querySelectorAll('#sources tbody tr td:first-child')).map(td => td.textContent)"
+        )
+        browser.evaluate("document.querySelector('#sources thead th').click()")
+        after = browser.evaluate(
+            "Array.from(document.querySelectorAll('#sources tbody tr td:first-child')).map(td => td.textContent)"
+        )
+        assert after == sorted(before, reverse=True) and after != before
+        assert browser.console_errors() == []
+        shot = tmp_path / "report.png"
+        browser.screenshot(shot)
+        png = shot.read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n"
+        width, height = struct.unpack(">II", png[16:24])
+        assert width == 1200 and height > 3000
+    finally:
+        browser.close()
+
+
+def test_report_of_a_minimal_run(quickstart_run: Path, tmp_path: Path) -> None:
+    write_report(str(quickstart_run), str(tmp_path / "r.html"))
+    page = (tmp_path / "r.html").read_text()
+    assert "no deduplication step in this run" in page and "no PII step in this run" in page
+    assert re.search(r"length_filter: too_few_words", page)
