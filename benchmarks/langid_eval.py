@@ -1,6 +1,6 @@
 """Language ID: accuracy per language and docs/s of the offline candidates, on the same labelled set.
 
-Run:  .venv/bin/python benchmarks/langid_eval.py [--backends fasttext,py3langid,lingua,cld2] [--limit N]
+Run:  .venv/bin/python benchmarks/langid_eval.py [--backends winnow,fasttext-1k,py3langid,cld2,lingua] [--limit N]
 
 Input: ../shared/data/langid/labeled-dev.jsonl.zst (real translated documentation, ISO 639-1 labels).
 Accuracy is reported for every language with >= 150 documents (the issue's bar: >= 98% each).
@@ -87,7 +87,7 @@ def predict_cld2(texts: list[str]) -> list[str]:
 
 BACKENDS = {
     "winnow": predict_winnow,
-    "fasttext": predict_fasttext_raw,
+    "fasttext-1k": predict_fasttext_raw,
     "py3langid": predict_py3langid,
     "lingua": predict_lingua,
     "cld2": predict_cld2,
@@ -98,7 +98,7 @@ SAME = {"no": "nb", "yue": "zh", "wuu": "zh", "ary": "ar", "arz": "ar"}
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--backends", default="winnow,fasttext,py3langid,cld2,lingua")
+    parser.add_argument("--backends", default="winnow,fasttext-1k,py3langid,cld2,lingua")
     parser.add_argument("--limit", type=int, default=None, help="only the first N documents")
     parser.add_argument("--data", type=Path, default=DATA)
     args = parser.parse_args()

@@ -140,3 +140,25 @@ def test_a_page_whose_main_content_is_not_found_falls_back_to_its_whole_text():
     text = result.kept.column("text")[0].as_py()
     assert "Certifi is a carefully curated collection of Root Certificates" in text
     assert step.counters["main_content_fallback"] == 1
+
+
+@pytest.mark.slow
+def test_every_english_page_of_the_constructed_warc_extracts_to_text(shared_data):
+    """The issue's bar: the 3,151 English pages (shared/data/html.tar.zst, wrapped in a WARC) all give text."""
+    rows = warc_rows(shared_data / "warc" / "constructed" / "debian-docs-html-subset.warc.gz")
+    english = [r for r in rows if orjson.loads(r["meta"])["warc_headers"].get("WARC-X-Lang") == "en"]
+    assert len(english) >= 3151
+    step = HtmlExtract()
+    kept, short = 0, 0
+    for start in range(0, len(english), 1000):
+        chunk = english[start : start + 1000]
+        batch = make_batch({k: [r[k] for r in chunk] for k in ("id", "text", "url", "meta")})
+        result = step.process(batch)
+        assert result.rejected is None, result.rejected.column("id").to_pylist()
+        kept += result.kept.num_rows
+        texts = result.kept.column("text").to_pylist()
+        assert all(t.strip() for t in texts)
+        # Index pages (lists of links) legitimately shrink to their heading: "Index – H".
+        short += sum(len(t) < 100 for t in texts)
+    assert kept == len(english)
+    assert short <= 0.01 * kept
