@@ -1,6 +1,6 @@
 """HTML -> text: how much navigation/boilerplate each extractor removes, how much content it keeps, and how fast.
 
-Run:  .venv/bin/python benchmarks/html_extract.py [--limit N] [--extractors winnow,resiliparse,trafilatura]
+Run:  .venv/bin/python benchmarks/html_extract.py [--limit N] [--extractors winnow,datatrove,trafilatura-fast,...]
 
 Input: the 3,151 English pages of ../shared/data/html.tar.zst (Debian documentation HTML) and, for the
 same ``id``, the naive extraction of each page in ../shared/data/corpus/web.jsonl.zst (every text node
@@ -20,8 +20,10 @@ A line is "present" when its letters and digits, lower-cased, occur in those of 
 separators and line breaks (" | " vs a new line) do not count as removal.
 
 ``winnow`` is our ``html_extract`` step run on record batches as a recipe runs it (Resiliparse with
-main-content extraction plus our metadata: title, language hint, licence hints, robots); the other rows
-call the libraries directly.
+main-content extraction plus our metadata: title, language hint, licence hints, robots). ``datatrove`` is
+the peer: DataTrove 0.10's Trafilatura extractor (favour_precision, as FineWeb ran it) in
+benchmarks/.venv-peers, timed inside its own process. The other rows call candidate libraries directly
+(trafilatura, justext: pip install them into .venv to compare; missing ones are skipped).
 """
 
 from __future__ import annotations
@@ -151,6 +153,42 @@ def extract_justext(htmls: list[bytes]) -> list[str]:
     return ["\n".join(p.text for p in justext.justext(h, stop) if not p.is_boilerplate) for h in htmls]
 
 
+# DataTrove's own extraction step (what FineWeb ran: Trafilatura with favour_precision, per-document
+# timeout), run in the peers' environment on the same pages, as DataTrove Documents.
+PEER_SCRIPT = r"""
+import sys, time, orjson
+from datatrove.data import Document
+from datatrove.pipeline.extractors import Trafilatura
+pages = [orjson.loads(line) for line in open(sys.argv[1], "rb")]
+docs = [Document(text=p["html"], id=p["id"]) for p in pages]
+step = Trafilatura(favour_precision=True)
+start = time.perf_counter()
+out = {d.id: d.text for d in step.run(iter(docs))}
+seconds = time.perf_counter() - start
+with open(sys.argv[2], "wb") as f:
+    f.write(orjson.dumps({"seconds": seconds, "texts": [out.get(p["id"], "") for p in pages]}))
+"""
+
+
+def extract_datatrove(htmls: list[bytes]) -> tuple[list[str], float]:
+    """DataTrove's Trafilatura extractor in benchmarks/.venv-peers; returns (texts, its own seconds)."""
+    import subprocess
+    import tempfile
+
+    sys.path.insert(0, str(ROOT / "src"))
+    from winnow.io.html import decode_html
+
+    peer = ROOT / "benchmarks" / ".venv-peers" / "bin" / "python"
+    with tempfile.TemporaryDirectory() as tmp:
+        pages, result = Path(tmp) / "pages.jsonl", Path(tmp) / "out.json"
+        with open(pages, "wb") as f:
+            for i, h in enumerate(htmls):
+                f.write(orjson.dumps({"id": str(i), "html": decode_html(h)[0]}) + b"\n")
+        subprocess.run([str(peer), "-c", PEER_SCRIPT, str(pages), str(result)], check=True)
+        answer = orjson.loads(result.read_bytes())
+    return answer["texts"], answer["seconds"]
+
+
 EXTRACTORS = {
     "winnow": extract_winnow,
     "resiliparse": extract_resiliparse,
@@ -158,6 +196,7 @@ EXTRACTORS = {
     "trafilatura": extract_trafilatura,
     "trafilatura-fast": extract_trafilatura_fast,
     "justext": extract_justext,
+    "datatrove": extract_datatrove,
 }
 
 
@@ -188,7 +227,7 @@ def score(pages: list[dict], texts: list[str], lines: dict[str, list[tuple[str, 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--limit", type=int, default=None, help="only the first N pages")
-    parser.add_argument("--extractors", default="winnow,resiliparse,resiliparse-all,trafilatura,trafilatura-fast")
+    parser.add_argument("--extractors", default="winnow,datatrove,trafilatura-fast,resiliparse-all")
     parser.add_argument("--boilerplate-share", type=float, default=0.3)
     args = parser.parse_args()
 
@@ -207,8 +246,14 @@ def main() -> None:
     rows = []
     for name in args.extractors.split(","):
         start = time.perf_counter()
-        texts = EXTRACTORS[name](htmls)
+        try:
+            texts = EXTRACTORS[name](htmls)
+        except ImportError as error:
+            print(f"{name}: skipped, not installed ({error.name}); pip install it into .venv to compare")
+            continue
         seconds = time.perf_counter() - start
+        if isinstance(texts, tuple):  # the peer timed itself, without its start-up and our file I/O
+            texts, seconds = texts
         rows.append((name, score(pages, texts, lines, naive), len(pages) / seconds, megabytes / seconds))
     print(
         f"{'extractor':>17} {'boilerplate removed':>20} {'content kept':>13} {'chars vs naive':>15}"
@@ -219,6 +264,9 @@ def main() -> None:
             f"{name:>17} {s['boilerplate removed']:>20.1%} {s['content kept']:>13.1%} {s['chars vs naive']:>15.1%}"
             f" {s['empty outputs']:>6} {docs_per_s:>8.0f} {mb_per_s:>7.2f}"
         )
+    speed = {name: docs_per_s for name, _, docs_per_s, _ in rows}
+    if "winnow" in speed and "datatrove" in speed:
+        print(f"winnow / datatrove speed: {speed['winnow'] / speed['datatrove']:.1f}x")
 
 
 if __name__ == "__main__":
