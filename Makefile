@@ -20,6 +20,7 @@ demo: install
 	$(BIN)/winnow stats out/quickstart
 
 test: install
+	bash scripts/install-browser.sh
 	$(BIN)/python -m pytest -q
 
 lint: install
