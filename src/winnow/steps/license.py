@@ -85,6 +85,15 @@ CC_URL = re.compile(
 )
 SPDX_URL = re.compile(r"(?:spdx\.org/licenses/|opensource\.org/licenses?/)([A-Za-z0-9.+-]+?)(?:\.html|\.php)?/?$", re.I)
 OPERATORS = {"and": "AND", "or": "OR", "with": "WITH"}
+# Links to licence texts that pages use instead of rel=license (seen in the Debian documentation corpus).
+LICENSE_URLS = [
+    (re.compile(r"apache\.org/licenses/LICENSE-2\.0", re.I), "Apache-2.0"),
+    (re.compile(r"boost\.org/LICENSE_1_0\.txt", re.I), "BSL-1.0"),
+    (re.compile(r"gnu\.org/licenses/(?:old-licenses/)?(a?gpl|lgpl|fdl)-?(\d\.\d)", re.I), None),
+    (re.compile(r"opensource\.org/licenses/bsd-license", re.I), "BSD-2-Clause"),
+    (re.compile(r"mozilla\.org/(?:en-US/)?MPL/2\.0", re.I), "MPL-2.0"),
+]
+SPDX_TOKEN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+-]*$")
 
 
 def _cc(kind: str, version: str | None) -> str:
@@ -107,15 +116,23 @@ def normalize_license(value: str | None) -> str | None:
         return ALIASES[key]
     if LICENSE_REF.match(text):
         return text
-    m = CC_URL.search(text)
+    raw = value.strip()  # URLs as written (underscores matter: LICENSE_1_0.txt)
+    m = CC_URL.search(raw)
     if m:
         return "CC0-1.0" if m.group(3) else _cc(m.group(1), m.group(2))
     m = CC_NAME.match(text)
     if m:
         return _cc(m.group(1), m.group(2))
-    m = SPDX_URL.search(text)
+    m = SPDX_URL.search(raw)
     if m:
         return normalize_license(m.group(1))
+    for pattern, spdx in LICENSE_URLS:
+        m = pattern.search(raw)
+        if m:
+            if spdx is None:  # a GNU licence: the family and version are in the URL
+                family = {"gpl": "GPL", "agpl": "AGPL", "lgpl": "LGPL", "fdl": "GFDL"}[m.group(1).lower()]
+                return f"{family}-{m.group(2)}-only" if f"{family}-{m.group(2)}-only".lower() in _CANONICAL else None
+            return spdx
     if key.endswith(("+", " or later", " or-later")):  # "GPL-2.0 or later"
         base = normalize_license(re.sub(r"(\+| or[ -]later)$", "", text, flags=re.I))
         if base and base.endswith("-only"):
@@ -193,7 +210,9 @@ def detect_in_text(text: str) -> tuple[str, str] | None:
     """(SPDX id, evidence) of the licence a text declares or contains, strongest evidence first."""
     m = SPDX_HEADER.search(text)
     if m:
-        spdx = normalize_license(m.group(1))
+        value = m.group(1).strip()
+        # an id in an SPDX header is taken as written even when our table does not know it (FSFAP, …)
+        spdx = normalize_license(value) or (value if SPDX_TOKEN.match(value) else None)
         if spdx:
             return spdx, "spdx_header"
     for tag in HTML_LICENSE_LINK.finditer(text):
