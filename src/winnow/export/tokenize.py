@@ -36,7 +36,7 @@ FORMAT = "winnow-tokens"
 FORMAT_VERSION = 1
 HEADER = "tokens.json"
 DEFAULT_SHARD_TOKENS = 100_000_000  # ~200 MB of uint16: big enough to be few, small enough to copy
-BATCH_ROWS = 1024  # documents per encode task
+BATCH_ROWS = 256  # documents per encode task: small enough to balance the workers to the end
 INDEX_DTYPE = np.uint64
 
 
