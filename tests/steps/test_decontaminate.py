@@ -151,3 +151,31 @@ def test_end_to_end_run_drops_contaminated_documents(shared_data, corpus_docs, t
     kept = read_output(str(tmp_path / "out"))
     assert kept.num_rows == 295
     assert pc.all(pc.equal(kept.column("source"), "web")).as_py()
+
+
+@pytest.mark.ray
+def test_ray_executor_finds_the_same_contaminated_documents(shared_data, corpus_docs, tmp_path):
+    with open(shared_data / "bench" / "gsm8k" / "test.jsonl") as f:
+        questions = [json.loads(line)["question"] for line in f][10:13]
+    docs = [dict(d) for d in corpus_docs[:120]]
+    for k, q in enumerate(questions):
+        docs[k * 40]["text"] = q.upper() + "\n" + docs[k * 40]["text"]
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("".join(json.dumps(d) + "\n" for d in docs))
+
+    def recipe(out: str) -> dict:
+        return {
+            "input": {"path": str(corpus), "shard_mb": 0.2},
+            "steps": [{"decontaminate": {"benchmarks": _bench_specs(shared_data)[:1], "mode": "drop"}}],
+            "output": {"path": str(tmp_path / out)},
+        }
+
+    local = run(recipe("local"), workers=2)
+    on_ray = run(recipe("ray"), executor="ray", workers=2)
+    assert on_ray["executor"] == "ray"
+    ids = {
+        out: sorted(read_output(str(tmp_path / out), rejected=True).column("id").to_pylist())
+        for out in ("local", "ray")
+    }
+    assert ids["local"] == ids["ray"] == sorted(docs[k * 40]["id"] for k in range(3))
+    assert [s["dropped"] for s in local["steps"]] == [s["dropped"] for s in on_ray["steps"]]

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import io
 import json
+from collections import Counter
 from pathlib import Path
 
+import pyarrow.compute as pc
 import pytest
 import zstandard
 
+from winnow import read_output, run
 from winnow.errors import RecipeError
 from winnow.records import make_batch
 from winnow.registry import build_step
@@ -183,3 +186,34 @@ def test_types_narrow_and_unknown_types_fail():
     with pytest.raises(RecipeError, match="unknown PII type 'NAME'"):
         build_step("pii", {"types": ["NAME"]})
     assert len(ALL_TYPES) == 14
+
+
+def test_run_redacts_and_reports_counts_per_type_in_the_manifest(labelled, tmp_path):
+    texts = [t for t, gold in labelled if any(k != "OTHER" for *_, k in gold)][:300]
+    source = tmp_path / "pii.jsonl"
+    source.write_text(
+        "".join(
+            json.dumps({"id": f"p{i}", "text": t, "url": f"https://example.org/{i}"}) + "\n"
+            for i, t in enumerate(texts)
+        )
+    )
+    manifest = run(
+        {
+            "input": {"path": str(source), "source": "presidio-research", "license": "MIT"},
+            "steps": [{"pii": {}}],
+            "output": {"path": str(tmp_path / "out")},
+        },
+        workers=2,
+    )
+    kept = read_output(str(tmp_path / "out"))
+    assert kept.num_rows == 300
+    expected = Counter(
+        k
+        for spans in detect_batch(make_batch({"id": [str(i) for i in range(300)], "text": texts})["text"])
+        for *_, k in spans
+    )
+    counters = next(s for s in manifest["steps"] if s["name"] == "pii")["counters"]
+    assert {k: v for k, v in counters.items() if k != "docs_with_pii"} == dict(expected)
+    assert all(detect(t) == [] for t in kept.column("text").to_pylist())
+    row = kept.filter(pc.equal(kept.column("id"), "p0")).to_pylist()[0]
+    assert (row["source"], row["license"], row["url"]) == ("presidio-research", "MIT", "https://example.org/0")
