@@ -244,6 +244,7 @@ NANP = re.compile(
 )
 # "… at 17031 2202 Rissik St": a number followed by a capitalised word is a street address.
 STREET_AFTER = re.compile(r" [A-Z][a-z]{2,}")
+RANGE_LIKE = re.compile(r"^\d{1,4}-\d{1,4}$")  # pages 203-215, years 1998-2004
 DATE_LIKE = re.compile(r"^(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4})$")
 PHONE_WORDS = re.compile(
     r"(?i)\b(?:phone|telephone|tel|ph|cell|mobile|mob|fax|call|calls|calling|dial|contact|reach|sms|whatsapp|"
@@ -268,8 +269,10 @@ def find_phones(text: str, lo: int = 0, hi: int | None = None) -> Iterator[Span]
     for m in PHONE_CANDIDATE.finditer(text, lo, len(text) if hi is None else hi):
         value = m.group()
         digits = sum(c.isdigit() for c in value)
-        if digits < 6 or digits > 18 or DATE_LIKE.match(value):
+        if digits < 6 or digits > 18 or DATE_LIKE.match(value) or RANGE_LIKE.match(value):
             continue
+        if "." in value and (value.count(".") < 2 or " " in value):
+            continue  # a decimal number ("291.865911", "3.003 251215"), not 930.167.3943
         if NANP.match(value):
             yield m.start(), m.end(), "PHONE"
         elif value.startswith("+") and _valid_international(value):
