@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -108,19 +109,24 @@ class DedupStage(GlobalStage):
             1, min(4096, -(-int(offsets[-1]) * self.keys_per_record // ENTRIES_PER_PARTITION))
         )
         if not phases.done("keys"):
+            started = time.perf_counter()
             tasks = [KeysTask(self, i, p, int(offsets[i]), str(root), partitions) for i, p in enumerate(parts)]
-            runner.map(keys_task, tasks)
-            phases.mark("keys", {"parts": len(parts), "partitions": partitions})
+            entries = sum(runner.map(keys_task, tasks))
+            phases.mark("keys", {"parts": len(parts), "partitions": partitions, "entries": entries,
+                                 "seconds": round(time.perf_counter() - started, 3)})
         partitions = phases.summary("keys")["partitions"]
         if not phases.done("buckets"):
-            runner.map(bucket_task, [(str(root), len(parts), q) for q in range(partitions)])
-            phases.mark("buckets")
+            started = time.perf_counter()
+            edges = sum(runner.map(bucket_task, [(str(root), len(parts), q) for q in range(partitions)]))
+            phases.mark("buckets", {"edges": edges, "seconds": round(time.perf_counter() - started, 3)})
         if not phases.done("verify"):
+            started = time.perf_counter()
             self.verify_edges(root, parts, offsets, runner)
-            phases.mark("verify")
+            phases.mark("verify", {"seconds": round(time.perf_counter() - started, 3)})
         if not phases.done("clusters"):
+            started = time.perf_counter()
             summary = build_clusters(root, len(parts), self.params.representative, self.params.priority_column)
-            phases.mark("clusters", summary)
+            phases.mark("clusters", {**summary, "seconds": round(time.perf_counter() - started, 3)})
 
     # -- process: tag and drop ---------------------------------------------------------------
     def _clusters(self) -> pa.Table:
@@ -231,8 +237,9 @@ def bucket_task(item: tuple[str, int, int]) -> int:
         slices.append(np.array(run[bounds[q] : bounds[q + 1]]))
     entries = np.concatenate(slices) if slices else np.empty(0, dtype=ENTRY_DTYPE)
     del slices
-    save_npy(out, group_edges(entries))
-    return 0
+    edges = group_edges(entries)
+    save_npy(out, edges)
+    return len(edges)
 
 
 def group_edges(entries: np.ndarray) -> np.ndarray:
