@@ -1,0 +1,559 @@
+"""Heuristic quality filters of the published web-text pipelines: Gopher, C4 and FineWeb.
+
+The rules and default thresholds are those of Gopher (Rae et al. 2021, MassiveText, table A1),
+C4 (Raffel et al. 2020) and FineWeb (Penedo et al. 2024), as implemented by DataTrove 0.10, whose
+decisions these steps reproduce (``benchmarks/quality_vs_datatrove.py`` measures the agreement).
+Each step tags every number it computes (``<step>.<number>``) and drops a document with the name
+of the first rule it fails, in the order the reference checks them.
+
+Everything works on whole batches: texts are split into lines, paragraphs and words by Arrow (C++)
+and the counting is done with numpy over integer ids (``winnow.steps.words``), so a batch costs a
+handful of vectorised passes instead of a Python loop over every word of every document.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import Field
+
+from winnow.records import with_column
+from winnow.registry import register
+from winnow.steps.base import Step, StepParams, StepResult
+from winnow.steps.words import TERMINAL_PUNCTUATION, WordSplit, split_words
+
+# What Python's str.splitlines() splits on.
+LINE_BREAK = r"\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x{85}\x{2028}\x{2029}]"
+# Leading/trailing whitespace as Python's str.strip() sees it (RE2's \s is ASCII only).
+_SPACE = r"[\s\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
+
+
+# --- batch helpers ------------------------------------------------------------------------------
+def texts_of(batch: pa.Table) -> pa.Array:
+    column = batch.column("text")
+    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+
+
+class Pieces:
+    """The pieces (lines, paragraphs) of every text of a batch, flattened, with their text index."""
+
+    def __init__(self, lists: pa.Array):
+        self.offsets = np.asarray(lists.offsets, dtype=np.int64)
+        self.values = pc.list_flatten(lists)
+        self.doc = np.repeat(np.arange(len(self.offsets) - 1), np.diff(self.offsets))
+
+    @property
+    def counts(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def per_doc(self, values: np.ndarray) -> np.ndarray:
+        return np.bincount(self.doc, weights=values, minlength=len(self.offsets) - 1)
+
+    def repeated(self, mask: np.ndarray | None = None) -> np.ndarray:
+        """True for every piece equal to an earlier piece of the same text (restricted to ``mask``)."""
+        n = len(self.values)
+        index = np.arange(n) if mask is None else np.flatnonzero(mask)
+        if len(index) == 0:
+            return np.zeros(n, dtype=bool)
+        values = self.values if mask is None else self.values.filter(pa.array(mask))
+        ids = np.asarray(pc.dictionary_encode(values).indices, dtype=np.int64)
+        keys = self.doc[index] * (int(ids.max()) + 1) + ids
+        _, first = np.unique(keys, return_index=True)
+        repeated = np.ones(len(index), dtype=bool)
+        repeated[first] = False
+        out = np.zeros(n, dtype=bool)
+        out[index] = repeated
+        return out
+
+    def lengths(self) -> np.ndarray:
+        return np.asarray(pc.utf8_length(self.values), dtype=np.int64)
+
+    def matches(self, pattern: str) -> np.ndarray:
+        return np.asarray(pc.match_substring_regex(self.values, pattern), dtype=bool)
+
+
+def char_lengths(texts: pa.Array) -> np.ndarray:
+    return np.asarray(pc.utf8_length(texts), dtype=np.int64)
+
+
+def count_of(texts: pa.Array, needle: str) -> np.ndarray:
+    return np.asarray(pc.count_substring(texts, needle), dtype=np.int64)
+
+
+def ratio(numerator: np.ndarray, denominator: np.ndarray, empty: float = 0.0) -> np.ndarray:
+    """numerator / denominator, with ``empty`` where the denominator is 0."""
+    numerator = np.asarray(numerator, dtype=np.float64)
+    out = np.full(len(numerator), empty, dtype=np.float64)
+    np.divide(numerator, denominator, out=out, where=np.asarray(denominator) != 0)
+    return out
+
+
+def first_failure(n: int, checks: list[tuple[str, np.ndarray | None]]) -> list[str | None]:
+    """The name of the first failed check per document (checks in order), ``None`` if all pass."""
+    reasons = np.full(n, None, dtype=object)
+    for name, failed in reversed(checks):
+        if failed is not None:
+            reasons[failed] = name
+    return reasons.tolist()
+
+
+class QualityStep(Step):
+    """Shared shape: ``measure`` computes tags and reasons, ``process`` attaches and splits."""
+
+    def measure(self, texts: pa.Array) -> tuple[dict[str, np.ndarray], list[str | None]]:
+        raise NotImplementedError
+
+    def process(self, batch: pa.Table) -> StepResult:
+        if batch.num_rows == 0:
+            return StepResult(batch)
+        tags, reasons = self.measure(texts_of(batch))
+        for attribute, values in tags.items():
+            batch = with_column(batch, self.tag(attribute), pa.array(values))
+        for reason in reasons:
+            if reason is not None:
+                self.counters[f"dropped.{reason}"] += 1
+        return self.split(batch, reasons)
+
+
+# --- Gopher repetition --------------------------------------------------------------------------
+class NGramCounts:
+    """Duplicated word n-grams of every text of a batch, n = 1, 2, 3, ... in turn.
+
+    An n-gram can only repeat where the (n-1)-gram starting at the same word repeats, so each
+    level only looks at the positions that were repeated at the level before (few, in most text).
+    N-grams are identified exactly (no hashing): a level's group id is a dense id for the pair
+    (group id of the (n-1)-gram, id of the n-th word), numbered by Arrow's hash table.
+    """
+
+    def __init__(self, words: WordSplit):
+        self.words = words
+        lengths, _, _ = words.vocabulary.features()
+        self.cumulative = np.concatenate([[0], np.cumsum(lengths[words.ids])])
+        self.doc = words.doc_index
+        self.doc_end = words.offsets[1:][self.doc]
+        self.vocabulary_size = len(words.vocabulary.words) + 1
+        self.n = 1
+        self.positions = np.arange(len(words.ids), dtype=np.int64)
+        self.groups = self._dense(self.doc * self.vocabulary_size + words.ids)
+        self.counts = np.bincount(self.groups) if len(self.groups) else np.zeros(0, np.int64)
+
+    @staticmethod
+    def _dense(keys: np.ndarray) -> np.ndarray:
+        if len(keys) == 0:
+            return keys
+        return np.asarray(pc.dictionary_encode(pa.array(keys)).indices, dtype=np.int64)
+
+    def advance(self) -> None:
+        """Move to n+1, keeping only the positions whose n-gram repeats."""
+        repeated = self.counts[self.groups] >= 2
+        positions = self.positions[repeated]
+        groups = self.groups[repeated]
+        fits = positions + self.n < self.doc_end[positions]
+        positions, groups = positions[fits], groups[fits]
+        self.n += 1
+        self.positions = positions
+        self.groups = self._dense(groups * self.vocabulary_size + self.words.ids[positions + self.n - 1])
+        self.counts = np.bincount(self.groups) if len(self.groups) else np.zeros(0, np.int64)
+
+    def chars(self, positions: np.ndarray, spaces: bool) -> np.ndarray:
+        """Characters of the n-grams at ``positions`` (words joined by a space, or not)."""
+        length = self.cumulative[positions + self.n] - self.cumulative[positions]
+        return length + (self.n - 1) if spaces else length
+
+    def top_chars(self) -> np.ndarray:
+        """Per text: characters of its most frequent n-gram (joined by spaces) times its count.
+
+        Ties go to the n-gram seen first; a text whose n-grams are all distinct counts its first."""
+        n_docs = len(self.words.offsets) - 1
+        counts = self.words.counts
+        out = np.zeros(n_docs, dtype=np.float64)
+        has_ngram = counts >= self.n
+        first = self.words.offsets[:-1][has_ngram]
+        out[has_ngram] = self.chars(first, spaces=True)
+        repeated = self.counts[self.groups] >= 2
+        if repeated.any():
+            positions, groups = self.positions[repeated], self.groups[repeated]
+            first_seen = np.full(len(self.counts), np.iinfo(np.int64).max, dtype=np.int64)
+            np.minimum.at(first_seen, groups, positions)
+            # Best = highest count, then earliest first occurrence.
+            score = self.counts[groups] * (1 << 40) - first_seen[groups]
+            best = np.full(n_docs, np.iinfo(np.int64).min, dtype=np.int64)
+            docs = self.doc[positions]
+            np.maximum.at(best, docs, score)
+            has_repeat = best > np.iinfo(np.int64).min
+            count = (best[has_repeat] + (1 << 40) - 1) >> 40
+            start = count * (1 << 40) - best[has_repeat]
+            out[has_repeat] = count * self.chars(start, spaces=True)
+        return out
+
+    def duplicated_chars(self) -> np.ndarray:
+        """Per text: characters (words joined without spaces) in repeated n-grams, counted greedily
+        left to right: a repeat covers its n words, which are then skipped (no overlaps)."""
+        n_docs = len(self.words.offsets) - 1
+        out = np.zeros(n_docs, dtype=np.float64)
+        repeated = self.counts[self.groups] >= 2
+        if not repeated.any():
+            return out
+        positions, groups = self.positions[repeated], self.groups[repeated]
+        chars = self.chars(positions, spaces=False)
+        docs = self.doc[positions]
+        n = self.n
+        # The greedy scan is sequential, but only positions whose n-gram occurs more than once can
+        # matter (the others are never a repeat), so Python walks those few positions only.
+        current, seen, next_free, total = -1, set(), -1, 0
+        for position, group, doc, length in zip(positions.tolist(), groups.tolist(), docs.tolist(), chars.tolist()):
+            if doc != current:
+                if current >= 0:
+                    out[current] = total
+                current, seen, next_free, total = doc, set(), -1, 0
+            if position < next_free:
+                continue
+            if group in seen:
+                total += length
+                next_free = position + n
+            else:
+                seen.add(group)
+        out[current] = total
+        return out
+
+
+class GopherRepetitionParams(StepParams):
+    dup_line_frac: float | None = Field(0.3, description="Max share of lines that repeat an earlier line.")
+    dup_para_frac: float | None = Field(0.3, description="Max share of paragraphs that repeat an earlier one.")
+    dup_line_char_frac: float | None = Field(0.2, description="Max share of characters in repeated lines.")
+    dup_para_char_frac: float | None = Field(0.2, description="Max share of characters in repeated paragraphs.")
+    top_n_grams: dict[int, float] = Field(
+        {2: 0.2, 3: 0.18, 4: 0.16},
+        description="n -> max share of characters in the most frequent word n-gram (times its count).",
+    )
+    dup_n_grams: dict[int, float] = Field(
+        {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10},
+        description="n -> max share of characters in word n-grams that repeat an earlier one.",
+    )
+
+
+@register
+class GopherRepetition(QualityStep):
+    """Gopher repetition filter: drop texts with repeated lines, paragraphs or word n-grams.
+
+    Tags dup_para_frac, dup_para_char_frac, dup_line_frac, dup_line_char_frac, top_<n>gram_char_frac
+    and dup_<n>gram_char_frac; drops with the first rule above its threshold (Rae et al. 2021, A1)."""
+
+    name = "gopher_repetition"
+    Params = GopherRepetitionParams
+
+    def measure(self, texts: pa.Array) -> tuple[dict[str, np.ndarray], list[str | None]]:
+        p: GopherRepetitionParams = self.params
+        n = len(texts)
+        length = char_lengths(texts)
+        tags: dict[str, np.ndarray] = {}
+        paragraphs = Pieces(pc.split_pattern_regex(pc.replace_substring_regex(
+            texts, f"^{_SPACE}+|{_SPACE}+$", ""), r"\n{2,}"))
+        repeated = paragraphs.repeated()
+        tags["dup_para_frac"] = ratio(paragraphs.per_doc(repeated), paragraphs.counts)
+        tags["dup_para_char_frac"] = ratio(paragraphs.per_doc(repeated * paragraphs.lengths()), length)
+        lines = Pieces(pc.split_pattern_regex(texts, r"\n+"))
+        repeated = lines.repeated()
+        tags["dup_line_frac"] = ratio(lines.per_doc(repeated), lines.counts)
+        tags["dup_line_char_frac"] = ratio(lines.per_doc(repeated * lines.lengths()), length)
+        checks: list[tuple[str, np.ndarray | None]] = [("empty", length == 0)]
+        for attribute in ("dup_para_frac", "dup_para_char_frac", "dup_line_frac", "dup_line_char_frac"):
+            limit = getattr(p, attribute)
+            checks.append((attribute, tags[attribute] > limit if limit else None))
+
+        ngrams = NGramCounts(split_words(texts))
+        wanted = sorted(set(p.top_n_grams) | set(p.dup_n_grams))
+        for size in range(2, max(wanted, default=1) + 1):
+            ngrams.advance()
+            if size in p.top_n_grams:
+                tags[f"top_{size}gram_char_frac"] = ratio(ngrams.top_chars(), length)
+            if size in p.dup_n_grams:
+                tags[f"dup_{size}gram_char_frac"] = ratio(ngrams.duplicated_chars(), length)
+        for size, limit in sorted(p.top_n_grams.items()):
+            checks.append((f"top_{size}gram_char_frac", tags[f"top_{size}gram_char_frac"] > limit))
+        for size, limit in sorted(p.dup_n_grams.items()):
+            checks.append((f"dup_{size}gram_char_frac", tags[f"dup_{size}gram_char_frac"] > limit))
+        return tags, first_failure(n, checks)
+
+
+# --- Gopher quality -----------------------------------------------------------------------------
+class GopherQualityParams(StepParams):
+    min_doc_words: int | None = Field(50, description="Min words (not counting punctuation-only words).")
+    max_doc_words: int | None = Field(100_000, description="Max words (not counting punctuation-only words).")
+    min_avg_word_length: float | None = Field(3, description="Min mean word length in characters.")
+    max_avg_word_length: float | None = Field(10, description="Max mean word length in characters.")
+    max_symbol_word_ratio: float | None = Field(0.1, description="Max '#' per word, and max '...'/'…' per word.")
+    max_bullet_lines_ratio: float | None = Field(0.9, description="Max share of lines starting with a bullet (• or -).")
+    max_ellipsis_lines_ratio: float | None = Field(0.3, description="Max share of lines ending with '...' or '…'.")
+    min_alpha_words_ratio: float | None = Field(0.8, description="Min share of words with at least one letter.")
+    min_stop_words: int | None = Field(2, description="Min number of distinct stop words present.")
+    stop_words: list[str] = Field(
+        ["the", "be", "to", "of", "and", "that", "have", "with"], description="The stop words (matched exactly)."
+    )
+
+
+@register
+class GopherQuality(QualityStep):
+    """Gopher quality rules: word count, word length, symbols, bullets, ellipses, letters, stop words.
+
+    Tags word_count, mean_word_length, hash_ratio, ellipsis_ratio, bullet_lines_ratio,
+    ellipsis_lines_ratio, alpha_words_ratio and stop_words; drops with the first rule that fails."""
+
+    name = "gopher_quality"
+    Params = GopherQualityParams
+
+    def measure(self, texts: pa.Array) -> tuple[dict[str, np.ndarray], list[str | None]]:
+        p: GopherQualityParams = self.params
+        n = len(texts)
+        words = split_words(texts)
+        lengths, symbol, alpha = words.vocabulary.features()
+        is_word = ~symbol[words.ids]
+        n_tokens = words.counts
+        n_words = words.per_doc_sum(is_word)
+        tags: dict[str, np.ndarray] = {}
+        tags["word_count"] = n_words.astype(np.int64)
+        tags["mean_word_length"] = ratio(words.per_doc_sum(lengths[words.ids] * is_word), n_words)
+        tags["hash_ratio"] = ratio(count_of(texts, "#"), n_tokens)
+        tags["ellipsis_ratio"] = ratio(count_of(texts, "...") + count_of(texts, "…"), n_tokens)
+        lines = Pieces(pc.split_pattern_regex(texts, LINE_BREAK))
+        # str.splitlines() gives no empty last line after a final line break.
+        n_lines = lines.counts - np.asarray(pc.match_substring_regex(texts, f"(?:{LINE_BREAK})$"), dtype=np.int64)
+        tags["bullet_lines_ratio"] = ratio(lines.per_doc(lines.matches(f"^{_SPACE}*[•-]")), n_lines)
+        tags["ellipsis_lines_ratio"] = ratio(lines.per_doc(lines.matches(f"(?:\\.\\.\\.|…){_SPACE}*$")), n_lines)
+        tags["alpha_words_ratio"] = ratio(words.per_doc_sum(alpha[words.ids]), n_tokens)
+        tags["stop_words"] = self._distinct_stop_words(words, n)
+        checks: list[tuple[str, np.ndarray | None]] = [
+            ("word_count", n_words < p.min_doc_words if p.min_doc_words else None),
+            ("word_count", n_words > p.max_doc_words if p.max_doc_words else None),
+            ("mean_word_length", tags["mean_word_length"] < p.min_avg_word_length if p.min_avg_word_length else None),
+            ("mean_word_length", tags["mean_word_length"] > p.max_avg_word_length if p.max_avg_word_length else None),
+            ("hash_ratio", tags["hash_ratio"] > p.max_symbol_word_ratio if p.max_symbol_word_ratio else None),
+            ("ellipsis_ratio", tags["ellipsis_ratio"] > p.max_symbol_word_ratio if p.max_symbol_word_ratio else None),
+            (
+                "bullet_lines_ratio",
+                tags["bullet_lines_ratio"] > p.max_bullet_lines_ratio if p.max_bullet_lines_ratio else None,
+            ),
+            (
+                "ellipsis_lines_ratio",
+                tags["ellipsis_lines_ratio"] > p.max_ellipsis_lines_ratio if p.max_ellipsis_lines_ratio else None,
+            ),
+            (
+                "alpha_words_ratio",
+                tags["alpha_words_ratio"] < p.min_alpha_words_ratio if p.min_alpha_words_ratio else None,
+            ),
+            ("stop_words", tags["stop_words"] < p.min_stop_words if p.min_stop_words else None),
+        ]
+        return tags, first_failure(n, checks)
+
+    def _distinct_stop_words(self, words: WordSplit, n: int) -> np.ndarray:
+        stop_ids = words.vocabulary.lookup(sorted(set(self.params.stop_words)))
+        if len(stop_ids) == 0 or len(words.ids) == 0:
+            return np.zeros(n, dtype=np.int64)
+        is_stop = np.isin(words.ids, stop_ids)
+        pairs = np.unique(words.doc_index[is_stop] * (int(stop_ids.max()) + 1) + words.ids[is_stop])
+        return np.bincount(pairs // (int(stop_ids.max()) + 1), minlength=n).astype(np.int64)
+
+
+# --- C4 -----------------------------------------------------------------------------------------
+CITATION = r"\[\d*\]|\[edit\]|\[citation needed\]"
+POLICY_PHRASES = ["terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies", "use cookies"]
+
+
+class C4QualityParams(StepParams):
+    mode: Literal["clean", "drop"] = Field(
+        "clean",
+        description="clean: rewrite the text keeping only the lines that pass (as C4 does); "
+        "drop: judge the same way but leave the text as it was.",
+    )
+    remove_citations: bool = Field(True, description="Remove Wikipedia-style citations ([1], [edit]) from lines.")
+    filter_no_terminal_punct: bool = Field(True, description="Remove lines not ending in . ? ! \" ' (or ending in ...).")
+    min_num_sentences: int = Field(5, description="Drop texts with fewer sentences in kept lines (-1: off).")
+    min_words_per_line: int = Field(3, description="Remove lines with fewer words (-1: off).")
+    max_word_length: int = Field(1000, description="Remove lines with a longer word (-1: off).")
+    filter_lorem_ipsum: bool = Field(True, description="Drop texts containing 'lorem ipsum'.")
+    filter_javascript: bool = Field(True, description="Remove lines mentioning 'javascript'.")
+    filter_curly_bracket: bool = Field(True, description="Drop texts containing '{'.")
+    filter_policy: bool = Field(True, description="Remove lines about cookies, privacy policy or terms of use.")
+
+
+@register
+class C4Quality(QualityStep):
+    """C4 rules: keep lines that end in punctuation and have 3+ words; drop pages with < 5 sentences.
+
+    Also removes lines mentioning javascript or cookie/privacy policies and drops pages containing
+    'lorem ipsum' or '{' (Raffel et al. 2020). Tags sentence_count and removed_lines_frac; in
+    ``clean`` mode the kept text is rewritten to its kept lines."""
+
+    name = "c4_quality"
+    Params = C4QualityParams
+
+    def measure(self, texts: pa.Array) -> tuple[dict[str, np.ndarray], list[str | None]]:
+        tags, reasons, _ = self._judge(texts)
+        return tags, reasons
+
+    def process(self, batch: pa.Table) -> StepResult:
+        if batch.num_rows == 0:
+            return StepResult(batch)
+        texts = texts_of(batch)
+        tags, reasons, cleaned = self._judge(texts)
+        for attribute, values in tags.items():
+            batch = with_column(batch, self.tag(attribute), pa.array(values))
+        for reason in reasons:
+            if reason is not None:
+                self.counters[f"dropped.{reason}"] += 1
+        result = self.split(batch, reasons)
+        if self.params.mode == "clean":
+            keep = np.array([r is None for r in reasons], dtype=bool)
+            result.kept = with_column(result.kept, "text", cleaned.filter(pa.array(keep)))
+        return result
+
+    def _judge(self, texts: pa.Array) -> tuple[dict[str, np.ndarray], list[str | None], pa.Array]:
+        p: C4QualityParams = self.params
+        n = len(texts)
+        lines = Pieces(pc.split_pattern_regex(texts, LINE_BREAK))
+        stripped = pc.replace_substring_regex(lines.values, f"^{_SPACE}+|{_SPACE}+$", "")
+        n_lines = len(stripped)
+        words_per_line = np.asarray(pc.list_value_length(pc.utf8_split_whitespace(stripped)), dtype=np.int64)
+        ok = np.ones(n_lines, dtype=bool)
+        if p.max_word_length != -1:
+            ok &= ~self._has_long_word(stripped, p.max_word_length)
+        if p.remove_citations:
+            stripped = pc.replace_substring_regex(stripped, CITATION, "")
+        if p.filter_no_terminal_punct:
+            ends_well = np.asarray(pc.match_substring_regex(stripped, r"[.?!\"']$"), dtype=bool)
+            ends_well &= ~np.asarray(pc.ends_with(stripped, "..."), dtype=bool)
+            ok &= ends_well
+        ok &= words_per_line >= p.min_words_per_line
+        lower = pc.utf8_lower(stripped)
+        lorem = ok & self._contains(lower, "lorem ipsum") if p.filter_lorem_ipsum else np.zeros(n_lines, bool)
+        javascript = self._contains(lower, "javascript") if p.filter_javascript else np.zeros(n_lines, bool)
+        curly = np.zeros(n_lines, bool)
+        if p.filter_curly_bracket:
+            curly = ok & ~lorem & ~javascript & self._contains(stripped, "{")
+        policy = np.zeros(n_lines, bool)
+        if p.filter_policy:
+            for phrase in POLICY_PHRASES:
+                policy |= self._contains(lower, phrase)
+        kept = ok & ~lorem & ~javascript & ~curly & ~policy
+
+        # The first line that condemns the whole page decides its reason.
+        page_reason = np.full(n, None, dtype=object)
+        condemned = np.flatnonzero(lorem | curly)
+        if len(condemned):
+            docs, first = np.unique(lines.doc[condemned], return_index=True)
+            page_reason[docs] = np.where(lorem[condemned[first]], "lorem_ipsum", "curly_bracket")
+        sentences = np.zeros(n, dtype=np.int64)
+        if p.min_num_sentences != -1 and kept.any():
+            per_line = count_sentences(stripped.filter(pa.array(kept)))
+            sentences = np.bincount(lines.doc[kept], weights=per_line, minlength=n).astype(np.int64)
+        reasons = page_reason
+        too_few = (sentences < p.min_num_sentences) & (page_reason == None)  # noqa: E711
+        reasons[too_few] = "too_few_sentences"
+        n_kept = lines.per_doc(kept)
+        n_split_lines = lines.counts - np.asarray(pc.match_substring_regex(texts, f"(?:{LINE_BREAK})$"), dtype=np.int64)
+        tags = {
+            "sentence_count": sentences,
+            "removed_lines_frac": ratio(n_split_lines - n_kept, n_split_lines),
+        }
+        self.counters["lines"] += int(n_split_lines.sum())
+        self.counters["lines_kept"] += int(n_kept.sum())
+        cleaned = self._kept_text(stripped, lines, kept)
+        return tags, reasons.tolist(), cleaned
+
+    @staticmethod
+    def _contains(values: pa.Array, needle: str) -> np.ndarray:
+        return np.asarray(pc.match_substring(values, needle), dtype=bool)
+
+    @staticmethod
+    def _has_long_word(lines: pa.Array, limit: int) -> np.ndarray:
+        long_lines = np.flatnonzero(np.asarray(pc.utf8_length(lines)) > limit)
+        out = np.zeros(len(lines), dtype=bool)
+        for i in long_lines.tolist():
+            out[i] = any(len(word) > limit for word in lines[i].as_py().split())
+        return out
+
+    @staticmethod
+    def _kept_text(stripped: pa.Array, lines: Pieces, kept: np.ndarray) -> pa.Array:
+        kept_per_doc = np.bincount(lines.doc[kept], minlength=len(lines.offsets) - 1)
+        offsets = np.concatenate([[0], np.cumsum(kept_per_doc)]).astype(np.int64)
+        lists = pa.LargeListArray.from_arrays(pa.array(offsets), stripped.filter(pa.array(kept)))
+        joined = pc.binary_join(lists, "\n")
+        return pc.replace_substring_regex(joined, f"^{_SPACE}+|{_SPACE}+$", "")
+
+
+def count_sentences(lines: pa.Array) -> np.ndarray:
+    """Sentences per line, split the way spaCy's rule-based sentencizer does: a new sentence starts
+    at the first word (a token that is not punctuation) after a sentence-final mark (. ! ? …)."""
+    words = split_words(lines)
+    _, symbol, _ = words.vocabulary.features()
+    final = np.isin(words.ids, words.vocabulary.lookup(sorted(TERMINAL_PUNCTUATION)))
+    is_word = ~symbol[words.ids]
+    finals_before = np.concatenate([[0], np.cumsum(final)])  # finals among tokens [0, i)
+    word_positions = np.flatnonzero(is_word)
+    doc = words.doc_index[word_positions]
+    # For each word: finals since the previous word of the same line (or the line start).
+    previous_end = np.empty(len(word_positions), dtype=np.int64)
+    previous_end[1:] = word_positions[:-1] + 1
+    if len(word_positions):
+        previous_end[0] = 0
+        starts_line = np.ones(len(word_positions), dtype=bool)
+        starts_line[1:] = doc[1:] != doc[:-1]
+        previous_end[starts_line] = words.offsets[doc[starts_line]]
+    new_sentence = finals_before[word_positions] - finals_before[previous_end] > 0
+    return 1 + np.bincount(doc[new_sentence], minlength=len(lines)).astype(np.float64)
+
+
+# --- FineWeb ------------------------------------------------------------------------------------
+class FineWebQualityParams(StepParams):
+    line_punct_thr: float = Field(0.12, description="Min share of lines ending in terminal punctuation.")
+    line_punct_exclude_zero: bool = Field(False, description="Do not drop texts where no line ends in punctuation.")
+    short_line_thr: float = Field(0.67, description="Max share of short lines.")
+    short_line_length: int = Field(30, description="A line this long or shorter (characters) is short.")
+    char_duplicates_ratio: float = Field(0.01, description="Max share of characters in lines repeating an earlier line.")
+    new_line_ratio: float = Field(0.3, description="Max line breaks per word.")
+
+
+@register
+class FineWebQuality(QualityStep):
+    """FineWeb rules: share of lines ending in punctuation, short lines, repeated lines, line breaks per word.
+
+    Tags line_punct_ratio, short_line_ratio, char_dup_ratio and new_line_ratio (Penedo et al. 2024);
+    drops with the first rule that fails."""
+
+    name = "fineweb_quality"
+    Params = FineWebQualityParams
+
+    def measure(self, texts: pa.Array) -> tuple[dict[str, np.ndarray], list[str | None]]:
+        p: FineWebQualityParams = self.params
+        n = len(texts)
+        all_lines = pc.split_pattern(texts, "\n")
+        lines = Pieces(all_lines)
+        blank = np.asarray(pc.match_substring_regex(lines.values, f"^{_SPACE}*$"), dtype=bool)
+        real = ~blank
+        n_lines = lines.per_doc(real)
+        last_char = pc.utf8_slice_codeunits(lines.values, -1)
+        ends_punct = real & np.asarray(pc.is_in(last_char, pa.array(sorted(TERMINAL_PUNCTUATION))), dtype=bool)
+        short = real & (lines.lengths() <= p.short_line_length)
+        repeated = lines.repeated(real)
+        newlines = count_of(texts, "\n")
+        n_words = split_words(texts).counts
+        tags = {
+            "line_punct_ratio": ratio(lines.per_doc(ends_punct), n_lines),
+            "short_line_ratio": ratio(lines.per_doc(short), n_lines),
+            "char_dup_ratio": ratio(lines.per_doc(repeated * lines.lengths()), char_lengths(texts) - newlines),
+            "new_line_ratio": ratio(newlines, n_words, empty=np.inf),
+        }
+        line_punct_low = tags["line_punct_ratio"] < p.line_punct_thr
+        if p.line_punct_exclude_zero:
+            line_punct_low &= tags["line_punct_ratio"] != 0
+        checks: list[tuple[str, np.ndarray | None]] = [
+            ("empty", n_lines == 0),
+            ("line_punct_ratio", line_punct_low),
+            ("short_line_ratio", tags["short_line_ratio"] > p.short_line_thr),
+            ("char_dup_ratio", tags["char_dup_ratio"] > p.char_duplicates_ratio),
+            ("new_line_ratio", tags["new_line_ratio"] > p.new_line_ratio),
+        ]
+        return tags, first_failure(n, checks)

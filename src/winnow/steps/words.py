@@ -1,0 +1,370 @@
+"""Word splitting for the quality filters, over a whole batch at once.
+
+The Gopher, C4 and FineWeb rules count words, and the published thresholds were tuned with a
+particular word splitter: DataTrove (the reference implementation we agree with) uses spaCy's
+blank English tokenizer. Its quirks matter for the rules (``expand/collapse`` is three words,
+``print(x)`` is two, ``don't`` is ``do`` + ``n't``; punctuation tokens count as words in the
+alphabetic-word ratio), so :func:`split_chunk` follows the same algorithm -- whitespace chunks,
+then prefixes and suffixes peeled off one at a time, then infix splits in what is left -- with
+our own, smaller rule tables (see ``benchmarks/quality_vs_datatrove.py`` for the measured
+agreement and where it differs).
+
+Speed comes from never splitting the same chunk twice: Arrow splits every text of the batch on
+whitespace and dictionary-encodes the chunks in C++, Python splits only the *distinct* chunks
+(and remembers them across batches), and numpy expands the result back to one integer token
+id per word. Steps then work on integer ids and per-token features, never on Python strings.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass
+from itertools import chain
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+# --- character classes ------------------------------------------------------------------------
+# Punctuation that spaCy peels off either end of a chunk.
+_PUNCT_CHARS = "…,:;!?¿؟¡()[]{}<>_#*&。？！，、；：～·।،۔؛٪"
+_QUOTE_CHARS = "'\"”“`‘´’‚,„»«「」『』（）〔〕【】《》〈〉⟦⟧"
+_CURRENCY = r"US\$|C\$|A\$|[$£€¥฿₠-₿﷼]"
+# Symbols and pictographs (Unicode category So, approximately): each is its own word.
+_ICONS = "\u00a6\u00a9\u00ae\u00b0\u2100-\u214f\u2195-\u21ff\u2300-\u23ff\u2400-\u24ff\u2500-\u27bf\u2b00-\u2bff\U0001d100-\U0001d1ff\U0001f000-\U0001faff"
+_UNITS = (
+    "km km² km³ m m² m³ dm dm² dm³ cm cm² cm³ mm mm² mm³ ha µm nm yd in ft kg g mg µg t lb oz "
+    "m/s km/h kmh mph hPa Pa mbar mb MB kb KB gb GB tb TB T G M K %"
+).split()
+_LOWER = "a-z\u00df-\u00f6\u00f8-\u00ff"
+_UPPER = "A-Z\u00c0-\u00d6\u00d8-\u00de"
+_ALPHA = r"^\W\d_"  # any letter (inside a negated class: [^\W\d_])
+_QUOTES_CLASS = re.escape(_QUOTE_CHARS)
+_PUNCT_CLASS = re.escape(_PUNCT_CHARS)
+
+_PREFIX = re.compile(
+    "|".join(
+        [
+            "[§%=—–]",
+            r"\+(?![0-9])",
+            r"\.\.+",
+            f"[{_PUNCT_CLASS}{_QUOTES_CLASS}{_ICONS}]",
+            _CURRENCY,
+        ]
+    )
+)
+_SUFFIX = re.compile(
+    "(?:"
+    + "|".join(
+        [
+            r"\.\.+",
+            f"[{_PUNCT_CLASS}{_QUOTES_CLASS}{_ICONS}—–]",
+            "['’][sS]",
+            r"(?<=[0-9])\+",
+            r"(?<=°[FfCcKk])\.",
+            f"(?<=[0-9])(?:{_CURRENCY})",
+            "(?<=[0-9])(?:" + "|".join(re.escape(u) for u in sorted(_UNITS, key=len, reverse=True)) + ")",
+            rf"(?<=[0-9{_LOWER}%²\-+|{_PUNCT_CLASS}{_QUOTES_CLASS}])\.",
+            f"(?<=[{_UPPER}][{_UPPER}])\\.",
+        ]
+    )
+    + ")$"
+)
+_INFIX = re.compile(
+    "|".join(
+        [
+            r"\.\.+",
+            "…",
+            f"[{_ICONS}]",
+            r"(?<=[0-9])[+\-*^](?=[0-9-])",
+            rf"(?<=[{_LOWER}{_QUOTES_CLASS}])\.(?=[{_UPPER}{_QUOTES_CLASS}])",
+            f"(?<=[{_ALPHA}]),(?=[{_ALPHA}])",
+            f"(?<=[^\\W_])(?:---|--|——|-|–|—|~)(?=[{_ALPHA}])",
+            f"(?<=[^\\W_])[:<>=/](?=[{_ALPHA}])",
+        ]
+    )
+)
+# A URL or host name stays one word (after its surrounding punctuation is peeled off).
+_URL = re.compile(
+    r"(?:[\w+.-]{2,}://)?(?:\S+(?::\S*)?@)?"
+    r"(?:[A-Za-z0-9\u00a1-\uffff](?:[A-Za-z0-9\u00a1-\uffff_-]{0,62})?\.)+[a-z]{2,63}"
+    r"(?::\d{2,5})?(?:[/?#]\S*)?"
+)
+# Contractions and a few abbreviations are split (or kept) as English readers do.
+_CONTRACTION = re.compile(r"([^\W_]+?)((?:n['’]t|N['’]T)|['’](?:m|re|ve|ll|d|M|RE|VE|LL|D))")
+_KEEP_WHOLE = frozenset(
+    "e.g. i.e. E.g. I.e. vs. v.s. a.m. p.m. Mr. Mrs. Ms. Dr. St. Jr. Sr. Prof. Inc. Ltd. Co. co. Corp. Bros. "
+    "Jan. Feb. Mar. Apr. Jun. Jul. Aug. Sep. Sept. Oct. Nov. Dec. Gen. Gov. Rep. Sen. Rev. Ph.D. Mt. "
+    "C++ and/or 's 'S 'd 'm 'll 're 've -- :) :( ;) :D :P :p :-) :-( :/ =) <3 -_- ^_^ o.O O.o".split()
+    + [f"{c}." for c in "abcdefghijklmnopqrstuvwxyz"]
+)
+# Words without an apostrophe that English tokenizers still split ("Wed" reads as "We'd").
+_SPLIT_WHOLE = {
+    "cannot": ("can", "not"),
+    "Cannot": ("Can", "not"),
+    "Id": ("I", "d"),
+    "id": ("i", "d"),
+    "Wed": ("We", "d"),
+}
+# Emoticons made of characters that are otherwise peeled off one by one: joined back up.
+_EMOTICONS = frozenset(
+    "'' :') ): (: :( :) [: :] ;) ;( (; =) (= =( =/ =[ =] =| :/ :D :P :p 8) :* :') :1 :} :0 :3 :> :| :o :O :x :X".split()
+)
+# The common cases: only letters, or only digits -- one word (no unit or affix to split off).
+_PLAIN = re.compile(r"[^\W\d_]+|[0-9]+")
+
+
+def _special(chunk: str) -> tuple[str, ...] | None:
+    if chunk in _KEEP_WHOLE or chunk in _EMOTICONS:
+        return (chunk,)
+    if chunk in _SPLIT_WHOLE:
+        return _SPLIT_WHOLE[chunk]
+    if "'" in chunk or "’" in chunk:
+        match = _CONTRACTION.fullmatch(chunk)
+        if match:
+            return match.groups()
+    return None
+
+
+# Most chunks are a word (letters and digits, maybe joined by dots or underscores) wrapped in
+# brackets, quotes or trailing punctuation: these take a fast path that gives the same words as
+# the general algorithm below, which handles everything else.
+_SIMPLE = re.compile(r"([(\[{\"'“‘`]*)([^\W_]+(?:[._][^\W_]+)*)([)\]}\"'”’.,;:!?]*)")
+_NEEDS_FULL_SPLIT = re.compile(
+    rf"[{_LOWER}]\.[{_UPPER}]|[0-9](?:" + "|".join(re.escape(u) for u in _UNITS if u != "%") + ")$"
+)
+_DOTS = re.compile(r"\.\.+|.")
+
+
+def split_chunk(chunk: str) -> tuple[str, ...]:
+    """Split one whitespace-free chunk into words, the way spaCy's English tokenizer does."""
+    if _PLAIN.fullmatch(chunk):
+        return _SPLIT_WHOLE.get(chunk, (chunk,))
+    special = _special(chunk)
+    if special is not None:
+        return special
+    simple = _SIMPLE.fullmatch(chunk)
+    if simple and not _NEEDS_FULL_SPLIT.search(simple[2]):
+        return _split_simple(*simple.groups())
+    return _split_full(chunk)
+
+
+def _split_simple(prefix: str, core: str, suffix: str) -> tuple[str, ...]:
+    words = list(prefix)
+    if suffix.startswith(".") and not suffix.startswith(".."):
+        # A final period stays on abbreviations ("e.g.") and after a single capital ("A.").
+        if core + "." in _KEEP_WHOLE or (core[-1].isupper() and not (len(core) > 1 and core[-2].isupper())):
+            core, suffix = core + ".", suffix[1:]
+    words.extend(_SPLIT_WHOLE.get(core, (core,)))
+    words.extend(_DOTS.findall(suffix))
+    if len(words) > 1:
+        words = _join_emoticons(words)
+    return tuple(words)
+
+
+def _split_full(chunk: str) -> tuple[str, ...]:
+    prefixes: list[str] = []
+    suffixes: list[str] = []
+    core = chunk
+    last_size = -1
+    while core and len(core) != last_size:
+        if _special(core) is not None:
+            break
+        last_size = len(core)
+        prefix = _PREFIX.match(core)
+        pre_len = prefix.end() if prefix else 0
+        if pre_len and _special(core[pre_len:]) is not None:
+            prefixes.append(core[:pre_len])
+            core = core[pre_len:]
+            break
+        suf_len = _suffix_length(core, pre_len)
+        if suf_len and _special(core[:-suf_len]) is not None:
+            suffixes.append(core[-suf_len:])
+            core = core[:-suf_len]
+            break
+        if pre_len and suf_len and pre_len + suf_len <= len(core):
+            prefixes.append(core[:pre_len])
+            suffixes.append(core[-suf_len:])
+            core = core[pre_len:-suf_len]
+        elif pre_len:
+            prefixes.append(core[:pre_len])
+            core = core[pre_len:]
+        elif suf_len:
+            suffixes.append(core[-suf_len:])
+            core = core[:-suf_len]
+    words = prefixes
+    if core:
+        special = _special(core)
+        if special is not None:
+            words.extend(special)
+        elif "." in core and _URL.fullmatch(core):
+            words.append(core)
+        else:
+            words.extend(_split_infixes(core))
+    words.extend(reversed(suffixes))
+    if len(words) > 1:
+        words = _join_emoticons(words)
+    return tuple(words)
+
+
+def _join_emoticons(words: list[str]) -> list[str]:
+    joined: list[str] = []
+    for word in words:
+        if joined and joined[-1] + word in _EMOTICONS:
+            joined[-1] += word
+        else:
+            joined.append(word)
+    return joined
+
+
+def _suffix_length(core: str, start: int) -> int:
+    # Suffixes are at most 5 characters, except a run of dots: search only the tail.
+    match = _SUFFIX.search(core, max(start, len(core) - 5))
+    if not match:
+        return 0
+    begin = match.start()
+    if core[begin] == "." and begin + 1 < len(core) and core[begin + 1] == ".":
+        while begin > start and core[begin - 1] == ".":
+            begin -= 1
+    return len(core) - begin
+
+
+def _split_infixes(core: str) -> list[str]:
+    words: list[str] = []
+    start = 0
+    for match in _INFIX.finditer(core):
+        begin, end = match.span()
+        if begin == 0:  # an infix at the very start is not a split point
+            continue
+        if begin != start:
+            words.append(core[start:begin])
+        if begin != end:
+            words.append(core[begin:end])
+        start = end
+    if start < len(core):
+        words.append(core[start:])
+    return words
+
+
+# --- the vocabulary: one integer id per distinct word, with the features the rules need ------
+# Sentence-final marks: ASCII, CJK and fullwidth forms, and those of the major Indic, Arabic,
+# Ethiopic, Armenian and Myanmar scripts. (FineWeb counts lines that end with one of these.)
+TERMINAL_PUNCTUATION = frozenset(".!?。！？｡．﹒﹖﹗‼⁇⁈⁉‽।॥።፧፨؟؞۔։။၊܀܁܂߹᙮᠃᠉")
+# A word made only of these is a "symbol", not a word, for Gopher's word counts: ASCII
+# punctuation, common typographic and CJK punctuation, and control characters.
+PUNCTUATION = frozenset(
+    string.punctuation
+    + "—–“”„‘’´«»…►━∶、，；：（）【】「」《》〈〉％～１"
+    + "".join(map(chr, [*range(0, 9), *range(11, 13), *range(13, 32), *range(127, 160)]))
+) | TERMINAL_PUNCTUATION
+
+
+class Vocabulary:
+    """Words seen by this process, each with an integer id and per-word features."""
+
+    # Bounded so a long run over diverse data does not grow without limit: when full, the
+    # vocabulary starts again (between batches, so ids within a batch stay consistent).
+    max_words = 4_000_000
+
+    def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.words: list[str] = []
+        self.chunks: dict[str, tuple[int, ...]] = {}
+        self._lengths: list[int] = []
+        self._symbol: list[bool] = []
+        self._alpha: list[bool] = []
+        self._arrays: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def add(self, word: str) -> int:
+        index = self.ids.get(word)
+        if index is None:
+            index = self.ids[word] = len(self.words)
+            self.words.append(word)
+            self._lengths.append(len(word))
+            self._symbol.append(all(c in PUNCTUATION for c in word))
+            self._alpha.append(any(c.isalpha() for c in word))
+        return index
+
+    def chunk_ids(self, chunk: str) -> tuple[int, ...]:
+        ids = self.chunks.get(chunk)
+        if ids is None:
+            ids = self.chunks[chunk] = tuple(self.add(w) for w in split_chunk(chunk))
+        return ids
+
+    def features(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(length in characters, is made only of punctuation, has a letter), indexed by word id."""
+        if self._arrays is None or self._arrays[0] != len(self.words):
+            self._arrays = (
+                len(self.words),
+                np.array(self._lengths, dtype=np.int64),
+                np.array(self._symbol, dtype=bool),
+                np.array(self._alpha, dtype=bool),
+            )
+        return self._arrays[1], self._arrays[2], self._arrays[3]
+
+    def lookup(self, words: list[str]) -> np.ndarray:
+        """The ids of ``words`` that this vocabulary knows (unknown words are left out)."""
+        return np.array([self.ids[w] for w in words if w in self.ids], dtype=np.int64)
+
+
+_VOCABULARY = Vocabulary()
+
+
+@dataclass
+class WordSplit:
+    """The words of a batch of texts: ``ids[offsets[i]:offsets[i+1]]`` are the words of text i."""
+
+    ids: np.ndarray  # int64 word ids into ``vocabulary``
+    offsets: np.ndarray  # int64, len(texts) + 1
+    vocabulary: Vocabulary
+
+    @property
+    def counts(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    @property
+    def doc_index(self) -> np.ndarray:
+        """For every word, the index of the text it belongs to."""
+        return np.repeat(np.arange(len(self.offsets) - 1), self.counts)
+
+    def per_doc_sum(self, values: np.ndarray) -> np.ndarray:
+        return np.bincount(self.doc_index, weights=values, minlength=len(self.offsets) - 1)
+
+    def words_of(self, i: int) -> list[str]:
+        return [self.vocabulary.words[w] for w in self.ids[self.offsets[i] : self.offsets[i + 1]]]
+
+
+def split_words(texts: pa.Array | pa.ChunkedArray) -> WordSplit:
+    """Split every text of a batch into words (see the module docstring)."""
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    texts = texts.cast(pa.large_string()) if pa.types.is_string(texts.type) else texts
+    vocabulary = _VOCABULARY
+    if len(vocabulary.words) > vocabulary.max_words:
+        vocabulary.clear()
+    chunk_lists = pc.utf8_split_whitespace(texts.fill_null(""))
+    chunk_offsets = np.asarray(chunk_lists.offsets, dtype=np.int64)
+    chunks = pc.list_flatten(chunk_lists)
+    if len(chunks) == 0:
+        return WordSplit(np.zeros(0, np.int64), np.zeros(len(texts) + 1, np.int64), vocabulary)
+    encoded = pc.dictionary_encode(chunks)
+    occurrence = np.asarray(encoded.indices, dtype=np.int64)  # distinct-chunk index per chunk
+    split = [vocabulary.chunk_ids(chunk) for chunk in encoded.dictionary.to_pylist()]
+    words_per_chunk = np.fromiter(map(len, split), dtype=np.int64, count=len(split))
+    first_word = np.zeros(len(split) + 1, dtype=np.int64)
+    np.cumsum(words_per_chunk, out=first_word[1:])
+    distinct_ids = np.fromiter(chain.from_iterable(split), dtype=np.int64, count=int(first_word[-1]))
+    # Expand each chunk occurrence into its words: positions first_word[c] .. first_word[c+1]-1.
+    n_words = words_per_chunk[occurrence]
+    ends = np.cumsum(n_words)
+    total = int(ends[-1]) if len(ends) else 0
+    starts_out = ends - n_words
+    gather = np.arange(total, dtype=np.int64) + np.repeat(first_word[occurrence] - starts_out, n_words)
+    ids = distinct_ids[gather]
+    word_ends = np.concatenate([[0], ends])
+    offsets = word_ends[chunk_offsets]
+    return WordSplit(ids, offsets, vocabulary)
