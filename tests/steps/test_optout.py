@@ -108,3 +108,9 @@ def test_missing_or_unreadable_list_fails_before_reading_data(tmp_path):
     binary.write_bytes(b"\xff\xfe\x00bad")
     with pytest.raises(RecipeError, match="binary.txt"):
         build_step("optout", {"blocklist": str(binary)}).check()
+
+
+def test_run_with_a_missing_list_fails_before_any_output(shared_data, tmp_path):
+    with pytest.raises(RecipeError, match="no-such-list.txt"):
+        run(_warc_recipe(shared_data, tmp_path / "out", tmp_path / "no-such-list.txt"), workers=1)
+    assert not (tmp_path / "out").exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -217,3 +218,30 @@ def test_run_redacts_and_reports_counts_per_type_in_the_manifest(labelled, tmp_p
     assert all(detect(t) == [] for t in kept.column("text").to_pylist())
     row = kept.filter(pc.equal(kept.column("id"), "p0")).to_pylist()[0]
     assert (row["source"], row["license"], row["url"]) == ("presidio-research", "MIT", "https://example.org/0")
+
+
+def test_hash_mode_gives_one_pseudonym_per_value_across_workers_and_shards(corpus_texts, tmp_path, monkeypatch):
+    monkeypatch.delenv("WINNOW_PII_SALT", raising=False)  # a random key per run, shared by every worker
+    texts = corpus_texts[:600]
+    source = tmp_path / "docs.jsonl"
+    source.write_text("".join(json.dumps({"id": f"d{i}", "text": t}) + "\n" for i, t in enumerate(texts)))
+    recipe = {
+        "input": {"path": str(source), "shard_mb": 0.5},
+        "steps": [{"pii": {"mode": "hash", "types": ["EMAIL"]}}],
+        "output": {"path": str(tmp_path / "out")},
+    }
+    manifest = run(recipe, workers=2)
+    assert manifest["counts"]["kept"] == 600
+    kept = read_output(str(tmp_path / "out"))
+    pseudonyms: dict[str, set[str]] = {}
+    by_id = dict(zip([f"d{i}" for i in range(600)], texts, strict=True))
+    for doc_id, text in zip(kept.column("id").to_pylist(), kept.column("text").to_pylist(), strict=True):
+        original = by_id[doc_id]
+        spans = detect(original, ("EMAIL",))
+        found = re.findall(r"<EMAIL:[0-9a-f]{12}>", text)
+        assert len(found) == len(spans)
+        for (start, end, _), pseudonym in zip(spans, found, strict=True):
+            pseudonyms.setdefault(original[start:end].lower(), set()).add(pseudonym)
+    assert len(pseudonyms) > 100
+    assert all(len(p) == 1 for p in pseudonyms.values())  # the same address, the same pseudonym, in every shard
+    assert len({next(iter(p)) for p in pseudonyms.values()}) == len(pseudonyms)  # different addresses differ
