@@ -126,6 +126,8 @@ def test_missing_or_unreadable_benchmark_fails_before_reading_data(shared_data, 
     no_field = build_step("decontaminate", {"benchmarks": [{"path": str(good), "fields": ["question"]}]})
     with pytest.raises(WinnowError, match="missing field"):
         no_field.prepare([], str(tmp_path / "w2"), TaskRunner())
+    with pytest.raises(RecipeError, match=r"good.jsonl has no field\(s\) \['question'\]"):
+        no_field.check()
 
 
 def test_end_to_end_run_drops_contaminated_documents(shared_data, corpus_docs, tmp_path):
@@ -179,3 +181,40 @@ def test_ray_executor_finds_the_same_contaminated_documents(shared_data, corpus_
     }
     assert ids["local"] == ids["ray"] == sorted(docs[k * 40]["id"] for k in range(3))
     assert [s["dropped"] for s in local["steps"]] == [s["dropped"] for s in on_ray["steps"]]
+
+
+def test_parquet_and_csv_benchmarks(shared_data, corpus_docs, tmp_path):
+    import csv
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    with open(shared_data / "bench" / "gsm8k" / "test.jsonl") as f:
+        gsm8k = [json.loads(line) for line in f]
+    table = pa.table({"qid": [f"q{i}" for i in range(len(gsm8k))], "question": [r["question"] for r in gsm8k]})
+    pq.write_table(table, tmp_path / "gsm8k.parquet")
+    with open(shared_data / "bench" / "truthfulqa" / "TruthfulQA.csv", encoding="utf-8-sig") as f:
+        truthful = [row["Question"] for row in csv.DictReader(f)]
+    long_question = next(q for q in truthful if len(q.split()) >= 15)
+    step = build_step(
+        "decontaminate",
+        {
+            "benchmarks": [
+                {"path": str(tmp_path / "gsm8k.parquet"), "fields": ["question"], "id_field": "qid", "name": "gsm8k"},
+                _bench_specs(shared_data)[2],
+            ],
+            "mode": "tag",
+        },
+    )
+    step.check()
+    step.prepare([], str(tmp_path / "w"), TaskRunner())
+    texts = [
+        corpus_docs[0]["text"] + "\n" + gsm8k[7]["question"],
+        long_question + "\n" + corpus_docs[1]["text"],
+        corpus_docs[2]["text"],
+    ]
+    out = step.process(make_batch({"id": ["a", "b", "c"], "text": texts})).kept
+    items = out.column("decontaminate.items").to_pylist()
+    assert items[0][0] == "gsm8k/q7"
+    assert items[1][0] == f"truthfulqa/{truthful.index(long_question)}"
+    assert items[2] == []

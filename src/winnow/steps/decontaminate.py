@@ -77,6 +77,23 @@ def _open_text(path: str) -> io.TextIOBase:
     return io.TextIOWrapper(stream, encoding="utf-8-sig")
 
 
+def _first_row_fields(path: str) -> set[str] | None:
+    """The fields of a benchmark file (Parquet schema, CSV header, first JSON row); None when it is empty."""
+    base = path.removesuffix(".gz").removesuffix(".zst")
+    if base.endswith(".parquet"):
+        return set(pq.read_schema(path).names)
+    with _open_text(path) as f:
+        if base.endswith(".csv"):
+            return set(next(csv.reader(f), []))
+        for line in f:
+            if line.strip():
+                row = orjson.loads(line)
+                if not isinstance(row, dict):
+                    raise ValueError("the first row is not a JSON object")
+                return set(row)
+    return None
+
+
 def read_benchmark(spec: BenchmarkFile) -> list[tuple[str, str, str]]:
     """(benchmark name, item id, text) of every item of one file. Errors name the file and the row."""
     path = spec.path
@@ -214,15 +231,21 @@ class Decontaminate(GlobalStage):
         )
 
     def check(self) -> None:
+        """Every benchmark file exists, opens, and has the named fields in its first row (or schema)."""
         for spec in self.params.benchmarks:
-            path = Path(spec.path)
-            if not path.is_file():
+            if not Path(spec.path).is_file():
                 raise RecipeError(f"step 'decontaminate': benchmark file not found: {spec.path}")
             try:
-                with _open_text(spec.path) as f:
-                    f.read(1)
-            except (OSError, zstandard.ZstdError, UnicodeDecodeError, EOFError) as error:
+                columns = _first_row_fields(spec.path)
+            except (OSError, zstandard.ZstdError, UnicodeDecodeError, EOFError, pa.ArrowException, ValueError) as error:
                 raise RecipeError(f"step 'decontaminate': cannot read benchmark file {spec.path}: {error}") from None
+            wanted = [*spec.fields, *(f for f in (spec.id_field, spec.name_field) if f)]
+            missing = [f for f in wanted if columns is not None and f not in columns]
+            if missing:
+                raise RecipeError(
+                    f"step 'decontaminate': benchmark file {spec.path} has no field(s) {missing} "
+                    f"(it has: {', '.join(sorted(columns or ()))})"
+                )
 
     # -- the global phase: build the index once, in the driver --------------------------------------
     def prepare(self, parts: list[str], workdir: str, runner: TaskRunner) -> None:
