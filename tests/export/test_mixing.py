@@ -10,10 +10,12 @@ import pyarrow as pa
 import pytest
 
 from winnow import RecipeError, read_output, run
+from winnow.export import tokenize
 from winnow.export.mixing import CLUSTER_COLUMN, Split
 from winnow.export.tokenizer import load_tokenizer
 from winnow.records import make_batch
 from winnow.registry import build_step
+from winnow.report.card import write_card
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +100,18 @@ def test_upsampling_to_a_total_keeps_copies_in_one_split(two_inputs, tokenizer_f
     assert all(len(s) == 1 for s in by_original.values())  # a copy never lands in another split than its original
     assert {"train", "val", "test"} == set(splits)
     assert {p.name for p in (tmp_path / "b" / "data").iterdir()} == {"train", "val", "test"}
+
+    # the same tokens counted three times: the manifest (mix), the shards' header and the data card
+    header = tokenize([str(tmp_path / "b")], str(tokenizer_file), str(tmp_path / "tokens"), workers=2)
+    manifest = json.loads((tmp_path / "b" / "_winnow" / "manifest.json").read_text())
+    counters = next(s for s in manifest["steps"] if s["name"] == "mix")["counters"]
+    assert header["text_tokens"] == counters["tokens.pages"] + counters["tokens.other"] == sum(measured.values())
+    assert {k: v["documents"] for k, v in header["splits"].items()} == dict(Counter(splits))
+    write_card(str(tmp_path / "b"), str(tmp_path / "card.md"))
+    card = (tmp_path / "card.md").read_text()
+    for source in ("pages", "other"):
+        assert f"| {source} | {0.7 if source == 'pages' else 0.3} | {counters[f'tokens.{source}']:,} |" in card
+    assert f"Text tokens (without end-of-document): {header['text_tokens']:,}" in card
 
 
 def test_weights_by_documents_are_exact(two_inputs, tmp_path: Path) -> None:
