@@ -496,6 +496,13 @@ def detect_batch(texts: pa.Array | pa.ChunkedArray, types: tuple[str, ...] = ALL
     return out
 
 
+def _is_public_ip(value: str) -> bool:
+    try:
+        return ipaddress.ip_address(value.split("%", 1)[0]).is_global
+    except ValueError:
+        return True
+
+
 def normalise(kind: str, value: str) -> str:
     """The form of a value that is hashed: formatting differences do not make a new pseudonym."""
     if kind in ("PHONE", "CREDIT_CARD", "US_SSN"):
@@ -526,6 +533,10 @@ class PII(Step):
             description="hash mode: the environment variable holding the secret key; unset: a random key per run",
         )
         pseudonym_chars: int = Field(12, ge=8, le=64, description="hash mode: hex characters of each pseudonym")
+        public_ips_only: bool = Field(
+            False,
+            description="leave private, loopback, link-local and documentation IP addresses alone (DataTrove's choice)",
+        )
 
         @field_validator("types")
         @classmethod
@@ -578,6 +589,8 @@ class PII(Step):
         counters = self.counters
         found = detect_batch(batch.column("text"), self.types)
         for text, spans in zip(texts, found, strict=True):
+            if self.params.public_ips_only and spans:
+                spans = [s for s in spans if s[2] != "IP_ADDRESS" or _is_public_ip(text[s[0] : s[1]])]
             for span in spans:
                 counters[span[2]] += 1
             if spans:
