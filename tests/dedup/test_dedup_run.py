@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import orjson
@@ -103,3 +108,26 @@ def test_ray_gives_the_same_clusters_and_kept_records(corpus, local_two, tmp_pat
     manifest = run(_recipe(corpus, tmp_path / "ray"), executor="ray", workers=2)
     assert manifest["executor"] == "ray"
     assert _outcome(tmp_path / "ray") == _outcome(out_local)
+
+
+def test_killed_during_minhash_then_resumed_gives_the_same_result(corpus, local_two, tmp_path):
+    """Kill a real run (SIGKILL to the whole process group) once the MinHash stage has written its first
+    phase files, then resume: the output equals an uninterrupted run's."""
+    _, out_clean = local_two
+    out = tmp_path / "killed"
+    code = f"from winnow import run; run({_recipe(corpus, out)!r}, workers=2)"
+    process = subprocess.Popen([sys.executable, "-c", code], start_new_session=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if list(out.glob("_winnow/work/*minhash_dedup/keys/part-*.npy")):
+            os.killpg(process.pid, signal.SIGKILL)
+            break
+        time.sleep(0.02)
+    process.wait()
+    killed = process.returncode == -signal.SIGKILL
+    print("killed" if killed else "finished before the kill")
+    assert list(out.glob("_winnow/work/*minhash_dedup/_fingerprint"))  # it got as far as the MinHash stage
+    run(_recipe(corpus, out), workers=2, resume=True)
+    assert _outcome(out) == _outcome(out_clean)
+    assert killed or process.returncode == 0

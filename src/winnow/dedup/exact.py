@@ -21,7 +21,7 @@ def normalise(texts: pa.Array | pa.ChunkedArray, mode: str) -> pa.Array | pa.Chu
     ``fineweb``: as DataTrove/FineWeb's ``simplify_text``: Unicode NFKD with accents removed,
     lower-cased, each run of digits → 0, punctuation → space, whitespace collapsed.
     """
-    texts = pc.fill_null(texts, "")
+    texts = pc.coalesce(texts, pa.scalar("", pa.string()))
     if mode == "none":
         return texts
     if mode == "fineweb":

@@ -1,6 +1,7 @@
 """``winnow dedup-report OUT``: what the dedup steps of a finished run found.
 
-Reads the kept and rejected records of the run (only the id, text and ``<step>.cluster_*`` columns)
+Reads the kept and rejected records of the run (only the id and ``<step>.cluster_*`` columns, and the
+texts of the representatives shown)
 and prints, per dedup step, the cluster-size histogram and the largest clusters with examples.
 """
 
@@ -23,10 +24,21 @@ def _read(out_dir: Path, kind: str, step: str) -> pa.Table | None:
     tables = []
     for path in sorted((out_dir / kind).glob("part-*.parquet")):
         names = pq.read_schema(path).names
-        columns = ["id", "text", f"{step}.cluster_id", f"{step}.cluster_size"]
+        columns = ["id", f"{step}.cluster_id", f"{step}.cluster_size"]
         if all(c in names for c in columns):
             tables.append(pq.read_table(path, columns=columns))
     return pa.concat_tables(tables) if tables else None
+
+
+def _texts(out_dir: Path, ids: list[str]) -> dict[str, str]:
+    """The texts of a few records, read file by file (never the whole run's texts at once)."""
+    wanted = pa.array(ids, pa.string())
+    found: dict[str, str] = {}
+    for path in sorted((out_dir / "data").glob("part-*.parquet")):
+        table = pq.read_table(path, columns=["id", "text"])
+        table = table.filter(pc.is_in(table.column("id"), value_set=wanted))
+        found.update(zip(table.column("id").to_pylist(), table.column("text").to_pylist(), strict=True))
+    return found
 
 
 def _snippet(text: str | None, width: int = 100) -> str:
@@ -63,7 +75,7 @@ def dedup_report(out_dir: str, top: int = 10) -> str:
         largest = sorted(((n, c) for c, n in sizes.items() if n > 1), key=lambda x: (-x[0], x[1]))[:top]
         if largest:
             lines.append(f"  largest clusters (top {len(largest)}):")
-            texts = dict(zip(table.column("id").to_pylist(), table.column("text").to_pylist(), strict=True))
+            texts = _texts(root, [c for _, c in largest])
             ids = table.column("id")
             for n, cluster in largest:
                 members = sorted(ids.filter(pc.equal(table.column(f"{step}.cluster_id"), cluster)).to_pylist())

@@ -41,7 +41,7 @@ def word_hashes(texts: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarr
     """Hashes of the lower-cased words of each text, flat, with ``offsets`` (len(texts) + 1)."""
     if isinstance(texts, pa.ChunkedArray):
         texts = texts.combine_chunks()
-    texts = pc.fill_null(texts, "")
+    texts = pc.coalesce(texts, pa.scalar("", pa.string()))
     words = pc.split_pattern_regex(pc.utf8_lower(texts), WORD_SEPARATOR)
     flat = pc.list_flatten(words)
     parents = pc.list_parent_indices(words).to_numpy()

@@ -129,21 +129,36 @@ class DedupStage(GlobalStage):
             phases.mark("clusters", {**summary, "seconds": round(time.perf_counter() - started, 3)})
 
     # -- process: tag and drop ---------------------------------------------------------------
-    def _clusters(self) -> pa.Table:
-        table = getattr(self, "_lazy_clusters", None)
-        if table is None:
+    def _clusters(self) -> tuple[pa.Table, np.ndarray]:
+        """The cluster table (sorted by ``idkey``) and its ``idkey`` column, loaded once per worker."""
+        loaded = getattr(self, "_lazy_clusters", None)
+        if loaded is None:
             if self.workdir is None:
                 raise RuntimeError(f"{self.name}: process() called before prepare()")
             table = pq.read_table(local_path(self.workdir) / "clusters.parquet")
-            self._lazy_clusters = table
-        return table
+            loaded = (table, table.column("idkey").to_numpy())
+            self._lazy_clusters = loaded
+        return loaded
 
     def process(self, batch: pa.Table) -> StepResult:
-        clusters = self._clusters()
+        clusters, idkeys = self._clusters()
         ids = batch.column("id")
-        index = pc.index_in(ids, value_set=clusters.column("id"))
-        found = pc.is_valid(index)
-        taken = clusters.take(pc.fill_null(index, 0)) if len(clusters) else None
+        # Look ids up by their 64-bit hash in the sorted idkey column (a binary search per batch:
+        # pc.index_in would rebuild a hash set of the whole cluster table for every batch), then
+        # confirm the id itself, so a hash collision can never tag the wrong record.
+        taken = found = None
+        if len(idkeys):
+            keys = id_keys(ids.to_pylist())
+            index = np.minimum(np.searchsorted(idkeys, keys), len(idkeys) - 1)
+            while True:
+                taken = clusters.take(pa.array(index))
+                found = pc.equal(taken.column("id"), ids)
+                # Two ids with one hash sit side by side: step to the next entry of the same hash.
+                again = ~found.to_numpy(zero_copy_only=False) & (index + 1 < len(idkeys))
+                again &= idkeys[np.minimum(index + 1, len(idkeys) - 1)] == keys
+                if not again.any():
+                    break
+                index = np.where(again, index + 1, index)
 
         def pick(column: str, default: Any) -> Any:
             if taken is None:
@@ -171,6 +186,11 @@ class DedupStage(GlobalStage):
 
 
 # -- phase tasks (module-level so they pickle to worker processes and Ray tasks) -------------------
+def id_keys(ids: list[str]) -> np.ndarray:
+    """64-bit hashes of record ids (xxh64)."""
+    return np.fromiter((xxhash.xxh64_intdigest(i.encode()) for i in ids), dtype=np.uint64, count=len(ids))
+
+
 def keys_path(root: Path, part_index: int) -> Path:
     return root / "keys" / f"part-{part_index:05d}.npy"
 
@@ -194,8 +214,7 @@ def keys_task(task: KeysTask) -> int:
     for record_batch in file.iter_batches(batch_size=READ_BATCH_ROWS, columns=columns):
         batch = pa.Table.from_batches([record_batch])
         rows, key, key2 = stage.entries(batch)
-        ids = batch.column("id").to_pylist()
-        idkeys = np.fromiter((xxhash.xxh64_intdigest(i.encode()) for i in ids), dtype=np.uint64, count=len(ids))
+        idkeys = id_keys(batch.column("id").to_pylist())
         entries = np.empty(len(rows), dtype=ENTRY_DTYPE)
         entries["key"], entries["key2"] = key, key2
         entries["idkey"] = idkeys[rows]
@@ -204,7 +223,7 @@ def keys_task(task: KeysTask) -> int:
         doc_columns = {
             "doc": pa.array(np.arange(start, start + len(batch), dtype=np.int64)),
             "id": batch.column("id"),
-            "length": pc.utf8_length(pc.fill_null(batch.column("text"), "")),
+            "length": pc.utf8_length(pc.coalesce(batch.column("text"), pa.scalar("", pa.string()))),
         }
         if priority:
             doc_columns["priority"] = batch.column(priority)
@@ -306,6 +325,7 @@ def build_clusters(root: Path, n_parts: int, representative: str, priority: str 
         rep_ids = table.column("id").take(pa.array(first_index))
         clusters = pa.table(
             {
+                "idkey": pa.array(id_keys(table.column("id").to_pylist())),
                 "id": table.column("id"),
                 "cluster_id": rep_ids,
                 "cluster_size": pa.array(sizes.astype(np.int64)),
@@ -315,12 +335,14 @@ def build_clusters(root: Path, n_parts: int, representative: str, priority: str 
     else:
         clusters = pa.table(
             {
+                "idkey": pa.array([], pa.uint64()),
                 "id": pa.array([], pa.string()),
                 "cluster_id": pa.array([], pa.string()),
                 "cluster_size": pa.array([], pa.int64()),
                 "duplicate_of": pa.array([], pa.string()),
             }
         )
+    clusters = clusters.sort_by([("idkey", "ascending"), ("id", "ascending")])
     save_parquet(root / "clusters.parquet", clusters)
     n_clusters = int(pc.sum(pc.is_null(clusters.column("duplicate_of"))).as_py() or 0)
     summary = {"clusters": n_clusters, "records_in_clusters": len(clusters), "duplicates": len(clusters) - n_clusters}
