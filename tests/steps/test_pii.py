@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import re
@@ -260,3 +261,22 @@ def test_public_ips_only_matches_datatrove_on_its_own_fixture(shared_data):
     # the "3.3.3.0" after the dot; we do not take an address out of a longer dotted sequence.
     assert differ == [(".3.3.3.0", ".IP")]
     assert ours.count("IP") == 10
+
+
+def test_emails_in_real_common_crawl_documents_match_dolmas_labels(shared_data):
+    """Dolma's hand-written PII attributes for 10 real Common Crawl documents (scores >= 0.5 kept:
+    the 0.1 one is a Twitter handle, not an address)."""
+    folder = shared_data / "pii" / "dolma-tests"
+    with gzip.open(folder / "documents-000.json.gz", "rt") as f:
+        docs = {d["id"]: d["text"] for d in map(json.loads, f)}
+    labelled = found = 0
+    with gzip.open(folder / "attributes-pii-000.json.gz", "rt") as f:
+        for line in f:
+            row = json.loads(line)
+            text = docs[row["id"]]
+            gold = [(s, e) for s, e, score in (row["attributes"].get("pii") or {}).get("email", []) if score >= 0.5]
+            ours = [(s, e) for s, e, k in detect(text) if k == "EMAIL"]
+            assert ours == gold, row["id"]
+            labelled += len(gold)
+            found += len(ours)
+    assert labelled == found == 3
