@@ -108,6 +108,16 @@ def score(cases) -> dict[str, dict[str, float]]:
     return out
 
 
+def enterprise_passages(data: Path) -> Counter[tuple[bool, bool]]:
+    """(labelled sensitive, we found a span) counts on the Eval Gauntlet's enterprise passages."""
+    counts: Counter[tuple[bool, bool]] = Counter()
+    with open(data / "pii" / "enterprise_pii_classification.jsonl") as f:
+        for line in f:
+            doc = json.loads(line)
+            counts[(doc["contains_sensitive_info"], bool(detect(doc["text"], ALL_TYPES)))] += 1
+    return counts
+
+
 def corpus_spans(data: Path, n_docs: int, samples: int) -> tuple[Counter[str], dict[str, list[str]], int]:
     counts: Counter[str] = Counter()
     examples: dict[str, list[str]] = defaultdict(list)
@@ -140,6 +150,7 @@ def main() -> None:
     args = parser.parse_args()
 
     results = {name: score(cases) for name, cases in labelled_cases(args.data).items()}
+    enterprise = enterprise_passages(args.data)
     counts, examples, docs = corpus_spans(args.data, args.corpus_docs, args.samples)
     if args.json:
         print(json.dumps({"labelled": results, "corpus": {"docs": docs, "spans": dict(counts)}}, indent=1))
@@ -155,6 +166,10 @@ def main() -> None:
                 print(f"    missed: {miss!r}")
             for fp in r["false_positives"]:
                 print(f"    false positive: {fp!r}")
+    print("\n== enterprise_pii_classification.jsonl (passage labels; out of scope for pattern detectors)")
+    for sensitive in (True, False):
+        hit, total = enterprise[(sensitive, True)], enterprise[(sensitive, True)] + enterprise[(sensitive, False)]
+        print(f"{'sensitive' if sensitive else 'not sensitive':<14} passages with a detected span: {hit}/{total}")
     print(f"\n== corpus: spans found in the first {docs} documents of corpus/web.jsonl.zst")
     for kind, n in counts.most_common():
         print(f"{kind:<14}{n:>7}")
