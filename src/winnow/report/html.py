@@ -141,8 +141,14 @@ def _funnel(s: dict[str, Any]) -> str:
     labels = ["input"] + [r["name"] for r in rows]
     docs = [m.get("counts", {}).get("input", 0)] + [r["out"] for r in rows]
     chart = svg.bar_chart(labels, [docs], title="documents after each step")
+    # Characters after step k: what is finally kept plus what later steps dropped (each measured
+    # as it was when dropped), so rewriting steps show as the gap between "input" and the first step.
+    after = [s["kept"]["chars"] + sum(r["dropped_chars"] for r in rows[k + 1 :]) for k in range(len(rows))]
     chars_chart = svg.bar_chart(
-        [r["name"] for r in rows], [[r["dropped_chars"] for r in rows]], title="characters dropped by each step"
+        labels,
+        [[input_chars, *after], [0] + [r["dropped_chars"] for r in rows]],
+        ["characters after the step", "characters dropped by the step"],
+        title="characters through each step",
     )
     rewritten = input_chars - sum(r["dropped_chars"] for r in rows) - s["kept"]["chars"]
     table = _table(

@@ -32,10 +32,7 @@ def bar_chart(
     top = max((max(values) for values in series if len(values)), default=0) or 1
     plot = width - label_width - 90
     parts = [_open(width, height, title)]
-    for k, name in enumerate(names if len(names) > 1 else ()):
-        x = label_width + k * 160
-        parts.append(f'<rect x="{x}" y="4" width="12" height="12" fill="{PALETTE[k % len(PALETTE)]}"/>')
-        parts.append(f'<text x="{x + 16}" y="14" class="legend">{escape(name)}</text>')
+    parts.append(_legend(names if len(names) > 1 else (), label_width))
     for i, label in enumerate(labels):
         y = legend + i * row_height
         short = label if len(label) <= 44 else label[:41] + "…"
@@ -80,10 +77,7 @@ def histogram(
     slot = plot_w / len(bins)
     bar_w = max(1.0, (slot - 2) / len(series))
     parts = [_open(width, height, title)]
-    for k, name in enumerate(names):
-        x = left + k * 160
-        parts.append(f'<rect x="{x}" y="4" width="12" height="12" fill="{PALETTE[k % len(PALETTE)]}"/>')
-        parts.append(f'<text x="{x + 16}" y="14" class="legend">{escape(name)}</text>')
+    parts.append(_legend(names, left))
     for tick in range(5):
         value = top * tick / 4
         y = top_pad + plot_h - plot_h * tick / 4
@@ -108,6 +102,15 @@ def histogram(
         "(log scale)</text>"
     )
     parts.append("</svg>")
+    return "".join(parts)
+
+
+def _legend(names: Sequence[str], x: float) -> str:
+    parts = []
+    for k, name in enumerate(names):
+        parts.append(f'<rect x="{x}" y="4" width="12" height="12" fill="{PALETTE[k % len(PALETTE)]}"/>')
+        parts.append(f'<text x="{x + 16}" y="14" class="legend">{escape(name)}</text>')
+        x += 16 + 7.5 * len(name) + 24  # ~7.5 px per character at the legend's 12 px font
     return "".join(parts)
 
 
