@@ -280,3 +280,30 @@ def test_emails_in_real_common_crawl_documents_match_dolmas_labels(shared_data):
             labelled += len(gold)
             found += len(ours)
     assert labelled == found == 3
+
+
+def test_optional_local_ner_model_adds_person_and_location_spans(labelled, tmp_path):
+    """The wiring of ``ner_model``: a real spaCy pipeline loaded from disk. No trained model can be
+    downloaded here, so an EntityRuler with names from the labelled set stands in for one: this checks
+    loading, label mapping, overlap with pattern types and redaction, not NER quality."""
+    spacy = pytest.importorskip("spacy")
+    person_values = set()
+    for text, gold in labelled[:400]:
+        for start, end, kind in gold:
+            if kind == "OTHER" and text[start:end].istitle() and " " in text[start:end]:
+                person_values.add(text[start:end])
+    nlp = spacy.blank("en")
+    ruler = nlp.add_pipe("entity_ruler")
+    ruler.add_patterns(
+        [{"label": "PERSON", "pattern": v} for v in sorted(person_values)] + [{"label": "GPE", "pattern": "Nicosia"}]
+    )
+    nlp.to_disk(tmp_path / "ner")
+    step = build_step("pii", {"mode": "redact", "ner_model": str(tmp_path / "ner")})
+    step.check()
+    name = sorted(person_values)[0]
+    text = f"Write to {name} in Nicosia at jane@example.org."
+    out = step.process(_batch([text])).kept
+    assert out.column("text")[0].as_py() == "Write to <PERSON> in <LOCATION> at <EMAIL>."
+    assert step.counters["PERSON"] == 1 and step.counters["LOCATION"] == 1
+    with pytest.raises(RecipeError, match="not a spaCy pipeline directory"):
+        build_step("pii", {"ner_model": str(tmp_path / "missing")}).check()

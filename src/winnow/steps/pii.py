@@ -23,9 +23,11 @@ JWT                       ``eyJ….eyJ….sig``
 URL_PASSWORD              the password in ``scheme://user:password@host``
 ========================  =================================================================
 
-Not detected: person names, postal addresses, dates of birth, national ids other than the US
-SSN. Names and addresses need a language model; none is bundled (the rules of the house forbid
-downloads at run time).
+Not detected by default: person names, postal addresses, dates of birth, national ids other than the
+US SSN. Names and places need a language model; none is bundled (nothing is downloaded at run time).
+``ner_model`` points at a local spaCy pipeline (e.g. an unpacked ``en_core_web_sm``): its PERSON
+entities become ``PERSON`` spans and its GPE/LOC/FAC entities ``LOCATION`` spans; pattern types win
+where the two overlap.
 
 Modes: ``tag`` leaves the text alone and lists the spans; ``redact`` replaces each span with
 ``<TYPE>``; ``hash`` replaces it with ``<TYPE:pseudonym>``, where the pseudonym is a keyed hash
@@ -48,6 +50,7 @@ import os
 import re
 import secrets
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -56,6 +59,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field, field_validator
 
+from winnow.errors import RecipeError
 from winnow.records import with_column
 from winnow.registry import register
 from winnow.steps.base import Step, StepParams
@@ -75,8 +79,14 @@ SECRET_TYPES = (
 ALL_TYPES = ("EMAIL", "PHONE", "IP_ADDRESS", "CREDIT_CARD", "IBAN", "US_SSN", *SECRET_TYPES)
 # When two detections overlap, the one listed first wins (a private key block beats the e-mail
 # inside it; an IBAN beats the digit run a phone pattern would also take).
+# Types found by an optional local named-entity model (``ner_model``), from its entity labels.
+NER_LABELS = {"PERSON": "PERSON", "PER": "PERSON", "GPE": "LOCATION", "LOC": "LOCATION", "FAC": "LOCATION"}
+NER_TYPES = ("PERSON", "LOCATION")
 PRIORITY = {
-    t: i for i, t in enumerate((*SECRET_TYPES, "EMAIL", "IBAN", "CREDIT_CARD", "US_SSN", "IP_ADDRESS", "PHONE"))
+    t: i
+    for i, t in enumerate(
+        (*SECRET_TYPES, "EMAIL", "IBAN", "CREDIT_CARD", "US_SSN", "IP_ADDRESS", "PHONE", "PERSON", "LOCATION")
+    )
 }
 
 SPAN_TYPE = pa.list_(pa.struct([("type", pa.string()), ("start", pa.int32()), ("end", pa.int32())]))
@@ -537,6 +547,15 @@ class PII(Step):
             False,
             description="leave private, loopback, link-local and documentation IP addresses alone (DataTrove's choice)",
         )
+        ner_model: str | None = Field(
+            None,
+            description="optional: a local spaCy pipeline directory whose entities add PERSON and LOCATION spans "
+            "(needs `pip install spacy` and a model on disk; nothing is downloaded)",
+        )
+        ner_types: list[Literal["PERSON", "LOCATION"]] = Field(
+            ["PERSON", "LOCATION"], description="with ner_model: the entity types taken from the model"
+        )
+        ner_max_chars: int = Field(100_000, gt=0, description="with ner_model: characters of each text given to it")
 
         @field_validator("types")
         @classmethod
@@ -559,6 +578,44 @@ class PII(Step):
         # Drawn once where the step is built (the driver), then pickled to every worker: one key per run.
         # Not a parameter, so it never reaches the manifest.
         self._salt = (os.environ.get(self.params.salt_env) or secrets.token_hex(32)).encode()
+
+    def check(self) -> None:
+        path = self.params.ner_model
+        if path is None:
+            return
+        if not Path(path).is_dir():
+            raise RecipeError(f"step 'pii': ner_model is not a spaCy pipeline directory: {path}")
+        try:
+            import spacy  # noqa: F401 - optional dependency, only with ner_model
+        except ImportError:
+            raise RecipeError("step 'pii': ner_model needs spaCy: pip install spacy") from None
+        self._ner()
+
+    def _ner(self):
+        nlp = getattr(self, "_lazy_nlp", None)
+        if nlp is None:
+            import spacy
+
+            try:
+                nlp = spacy.load(self.params.ner_model)
+            except (OSError, ValueError) as error:
+                raise RecipeError(f"step 'pii': cannot load ner_model {self.params.ner_model}: {error}") from None
+            self._lazy_nlp = nlp
+        return nlp
+
+    def entities(self, texts: list[str]) -> list[list[Span]]:
+        """PERSON / LOCATION spans from the local named-entity model."""
+        wanted = set(self.params.ner_types)
+        limit = self.params.ner_max_chars
+        out = []
+        for doc in self._ner().pipe((t[:limit] for t in texts), batch_size=64):
+            spans = []
+            for ent in doc.ents:
+                kind = NER_LABELS.get(ent.label_)
+                if kind in wanted:
+                    spans.append((ent.start_char, ent.end_char, kind))
+            out.append(spans)
+        return out
 
     def pseudonym(self, kind: str, value: str) -> str:
         digest = hmac.new(self._salt, f"{kind}\0{normalise(kind, value)}".encode(), hashlib.sha256).hexdigest()
@@ -588,6 +645,10 @@ class PII(Step):
         new_texts: list[str] = []
         counters = self.counters
         found = detect_batch(batch.column("text"), self.types)
+        if self.params.ner_model:
+            for spans, named in zip(found, self.entities([t or "" for t in texts]), strict=True):
+                if named:
+                    spans[:] = _resolve_overlaps(spans + named)
         for text, spans in zip(texts, found, strict=True):
             if self.params.public_ips_only and spans:
                 spans = [s for s in spans if s[2] != "IP_ADDRESS" or _is_public_ip(text[s[0] : s[1]])]
