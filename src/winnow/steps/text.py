@@ -26,6 +26,13 @@ MANY_NEWLINES = re.compile(r"\n{3,}")
 LINE_ENDINGS = re.compile(r"\r\n?|[\u2028\u2029\x0b\x0c\x85]")
 
 
+# ASCII control characters ftfy removes (tab, newline and carriage return are text). ASCII text without
+# them (and without "&" when entities are decoded) is exactly what ftfy would return: mojibake needs
+# non-ASCII characters, and ASCII is already in every normal form. Most web text is ASCII, and ftfy
+# costs ~10 ms per document, so such texts skip it (tests/steps/test_text.py checks the equivalence).
+ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 @register
 class FixUnicode(Step):
     """Repair mojibake, stray HTML entities and control characters with ftfy."""
@@ -36,24 +43,42 @@ class FixUnicode(Step):
         normalization: Literal["NFC", "NFKC", "NFD", "NFKD"] | None = Field(
             "NFC", description="Unicode normal form ftfy applies at the end (NFC, NFKC, or null for none)"
         )
-        unescape_html: bool = Field(True, description="decode HTML entities such as &amp; left in the text")
+        unescape_html: bool | Literal["auto"] = Field(
+            "auto",
+            description="decode HTML entities such as &amp; left in the text; auto (ftfy's default): "
+            "only in texts with no '<', which are not themselves HTML or code about HTML",
+        )
         remove_control_chars: bool = Field(True, description="remove control characters other than newline and tab")
+
+    def config(self):  # -> ftfy.TextFixerConfig
+        import ftfy
+
+        return ftfy.TextFixerConfig(
+            normalization=self.params.normalization,
+            unescape_html=self.params.unescape_html,
+            remove_control_chars=self.params.remove_control_chars,
+            # Typographic quotes and ligatures are correct text, not damage: keep them. Line breaks
+            # are normalize's job.
+            uncurl_quotes=False,
+            fix_latin_ligatures=False,
+            fix_character_width=False,
+            fix_line_breaks=False,
+            explain=False,
+        )
+
+    def needs_ftfy(self, text: str) -> bool:
+        if not text.isascii():
+            return True
+        if self.params.remove_control_chars and ASCII_CONTROL.search(text):
+            return True
+        return bool(self.params.unescape_html) and "&" in text
 
     def transform(self, batch: pa.Table) -> pa.Table:
         import ftfy
 
-        config = ftfy.TextFixerConfig(
-            normalization=self.params.normalization,
-            unescape_html=self.params.unescape_html,
-            remove_control_chars=self.params.remove_control_chars,
-            # Typographic quotes and ligatures are correct text, not damage: keep them.
-            uncurl_quotes=False,
-            fix_latin_ligatures=False,
-            fix_character_width=False,
-            explain=False,
-        )
+        config = self.config()
         texts = batch.column("text").to_pylist()
-        fixed = [ftfy.fix_text(t, config) if t else t for t in texts]
+        fixed = [ftfy.fix_text(t, config) if t and self.needs_ftfy(t) else t for t in texts]
         self.counters["changed"] += sum(a != b for a, b in zip(texts, fixed, strict=True))
         return with_column(batch, "text", pa.array(fixed, pa.string()))
 
