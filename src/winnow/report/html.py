@@ -6,6 +6,7 @@ offline, can be mailed or attached to a dataset, and loads nothing from the netw
 from __future__ import annotations
 
 import json
+from collections import Counter
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -202,8 +203,15 @@ def _languages(s: dict[str, Any]) -> str:
     languages = s["languages"]
     if not languages:
         return '<p class="empty">no language column in the output (add the <code>language</code> step to tag languages)</p>'
-    labels, values = _top(languages)
-    return svg.bar_chart(labels, [values], title="kept documents by language")
+    rejected = s.get("rejected_languages", {})
+    labels, _ = _top(Counter(languages) + Counter(rejected))
+    kept = [languages.get(label, 0) for label in labels]
+    dropped = [rejected.get(label, 0) for label in labels]
+    if labels and labels[-1].startswith("other ("):
+        shown = set(labels[:-1])
+        kept[-1] = sum(v for k, v in languages.items() if k not in shown)
+        dropped[-1] = sum(v for k, v in rejected.items() if k not in shown)
+    return svg.bar_chart(labels, [kept, dropped], ["kept", "rejected"], title="documents by language (tagged)")
 
 
 def _by_key(table: dict[str, dict[str, int]], what: str) -> str:

@@ -105,7 +105,8 @@ def run_summary(out_dir: str) -> dict[str, Any]:
     rejected_lengths: list[np.ndarray] = []
     dropped_chars: Counter[str] = Counter()
     examples: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    rejected_columns = ("id", "text", "source", "url", "reason", *dedup_columns)
+    rejected_languages: Counter[str] = Counter()
+    rejected_columns = ("id", "text", "source", "url", "reason", *LANGUAGE_COLUMNS, *dedup_columns)
     for batch in _batches(out_dir, "rejected", rejected_columns):
         chars = pc.utf8_length(batch.column("text"))
         rejected_lengths.append(chars.to_numpy(zero_copy_only=False))
@@ -113,6 +114,9 @@ def run_summary(out_dir: str) -> dict[str, Any]:
         for reason, n in zip(reasons, chars.to_pylist(), strict=True):
             dropped_chars[reason] += n
         _count_clusters(batch, clusters)
+        for column in LANGUAGE_COLUMNS:
+            if column in batch.column_names:
+                rejected_languages.update(v or "unknown" for v in batch.column(column).to_pylist())
         for row, reason in enumerate(reasons):
             if len(examples[reason]) < EXAMPLES_PER_REASON:
                 examples[reason].append(_example(batch, row))
@@ -145,6 +149,7 @@ def run_summary(out_dir: str) -> dict[str, Any]:
             "rejected": np.histogram(rejected_all, LENGTH_EDGES)[0].tolist(),
         },
         "languages": dict(languages.most_common()),
+        "rejected_languages": dict(rejected_languages.most_common()),
         "splits": {s: {"documents": splits[s], "chars": split_chars[s]} for s in sorted(splits)},
         "collected": {s: {"first": min(v), "last": max(v)} for s, v in sorted(dates.items())},
         "source_licenses": {s: dict(c.most_common()) for s, c in sorted(source_licenses.items())},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from html import escape
 
@@ -73,14 +74,17 @@ def histogram(
     bins = list(range(first, last + 1))
     height, left, bottom, top_pad = 260, 56, 44, 26
     plot_w, plot_h = width - left - 16, height - bottom - top_pad
-    top = max(max(s[i] for i in bins) for s in series) or 1
+    highest = max(max(s[i] for i in bins) for s in series)
+    step = _nice_step(highest / 4)
+    ticks = max(1, math.ceil(highest / step))
+    top = step * ticks
     slot = plot_w / len(bins)
     bar_w = max(1.0, (slot - 2) / len(series))
     parts = [_open(width, height, title)]
     parts.append(_legend(names, left))
-    for tick in range(5):
-        value = top * tick / 4
-        y = top_pad + plot_h - plot_h * tick / 4
+    for tick in range(ticks + 1):
+        value = step * tick
+        y = top_pad + plot_h - plot_h * tick / ticks
         parts.append(f'<line x1="{left}" x2="{width - 16}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>')
         parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" class="value">{fmt(round(value))}</text>')
     for j, i in enumerate(bins):
@@ -103,6 +107,16 @@ def histogram(
     )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _nice_step(at_least: float) -> int:
+    """The smallest 1, 2 or 5 × 10^k (an integer: the axis counts documents) not below ``at_least``."""
+    magnitude = 1
+    while True:
+        for factor in (1, 2, 5):
+            if factor * magnitude >= at_least:
+                return factor * magnitude
+        magnitude *= 10
 
 
 def _legend(names: Sequence[str], x: float) -> str:
