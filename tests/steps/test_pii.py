@@ -222,7 +222,7 @@ def test_run_redacts_and_reports_counts_per_type_in_the_manifest(labelled, tmp_p
 
 
 def test_hash_mode_gives_one_pseudonym_per_value_across_workers_and_shards(corpus_texts, tmp_path, monkeypatch):
-    monkeypatch.delenv("WINNOW_PII_SALT", raising=False)  # a random key per run, shared by every worker
+    monkeypatch.setenv("WINNOW_PII_SALT", "a-secret-of-this-run")  # read in the driver, shared by every worker
     texts = corpus_texts[:600]
     source = tmp_path / "docs.jsonl"
     source.write_text("".join(json.dumps({"id": f"d{i}", "text": t}) + "\n" for i, t in enumerate(texts)))
@@ -246,6 +246,15 @@ def test_hash_mode_gives_one_pseudonym_per_value_across_workers_and_shards(corpu
     assert len(pseudonyms) > 100
     assert all(len(p) == 1 for p in pseudonyms.values())  # the same address, the same pseudonym, in every shard
     assert len({next(iter(p)) for p in pseudonyms.values()}) == len(pseudonyms)  # different addresses differ
+
+
+def test_hash_mode_without_a_key_fails_before_reading(tmp_path, monkeypatch):
+    monkeypatch.delenv("WINNOW_PII_SALT", raising=False)
+    recipe = {"input": {"path": str(tmp_path / "absent.jsonl")}, "steps": [{"pii": {"mode": "hash"}}],
+              "output": {"path": str(tmp_path / "out")}}
+    with pytest.raises(RecipeError, match="WINNOW_PII_SALT"):
+        run(recipe)
+    assert not (tmp_path / "out").exists()
 
 
 def test_public_ips_only_matches_datatrove_on_its_own_fixture(shared_data):

@@ -32,9 +32,11 @@ where the two overlap.
 Modes: ``tag`` leaves the text alone and lists the spans; ``redact`` replaces each span with
 ``<TYPE>``; ``hash`` replaces it with ``<TYPE:pseudonym>``, where the pseudonym is a keyed hash
 (HMAC-SHA256) of the normalised value, so the same address always gets the same pseudonym within
-a run. The key comes from the environment variable named by ``salt_env``; when it is unset a
-random key is drawn once per run (in the driver, so every worker shares it). The key itself is
-never a recipe parameter, so it never lands in the manifest.
+a run — and across runs and resumes that use the same key. The key comes from the environment
+variable named by ``salt_env`` and must be set in hash mode (the run fails before reading data
+otherwise): a random key drawn per run would give a resumed run other pseudonyms than its first
+part, and a key stored beside the output would travel with it. The key is never a recipe
+parameter, so it never lands in the manifest.
 
 The ``pii.spans`` column is a list of ``{type, start, end}`` structs: character offsets into the
 record's text *as the step emits it* (the original text in ``tag`` mode; the placeholders in
@@ -48,7 +50,6 @@ import hmac
 import ipaddress
 import os
 import re
-import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Literal
@@ -540,7 +541,7 @@ class PII(Step):
         )
         salt_env: str = Field(
             "WINNOW_PII_SALT",
-            description="hash mode: the environment variable holding the secret key; unset: a random key per run",
+            description="hash mode: the environment variable holding the secret key (required in hash mode)",
         )
         pseudonym_chars: int = Field(12, ge=8, le=64, description="hash mode: hex characters of each pseudonym")
         public_ips_only: bool = Field(
@@ -575,11 +576,17 @@ class PII(Step):
     def __init__(self, **params):
         super().__init__(**params)
         self.types = tuple(self.params.types)
-        # Drawn once where the step is built (the driver), then pickled to every worker: one key per run.
-        # Not a parameter, so it never reaches the manifest.
-        self._salt = (os.environ.get(self.params.salt_env) or secrets.token_hex(32)).encode()
+        # Read where the step is built (the driver), then pickled to every worker. Not a
+        # parameter, so it never reaches the manifest.
+        self._salt = os.environ.get(self.params.salt_env, "").encode()
 
     def check(self) -> None:
+        if self.params.mode == "hash" and not self._salt:
+            raise RecipeError(
+                f"step 'pii': hash mode needs a secret key in the environment variable {self.params.salt_env} "
+                f"(e.g. export {self.params.salt_env}=$(python -c 'import secrets; print(secrets.token_hex(32))')); "
+                "keep it to get the same pseudonyms in later runs"
+            )
         path = self.params.ner_model
         if path is None:
             return
