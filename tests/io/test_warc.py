@@ -128,6 +128,15 @@ def test_wet_conversion_records_are_text_documents(shared_data):
     assert "<" not in rows[0]["text"][:200] and "Escopete" in rows[0]["text"]
 
 
+def test_payloads_that_are_not_pages_are_not_documents(shared_data):
+    # post-test.warc.gz: three POST exchanges whose responses are JSON API answers.
+    rows, quarantined = read(shared_data / "warc" / "warcio" / "post-test.warc.gz")
+    assert rows == [] and quarantined == []
+    # a resource record holding a page is one
+    rows, _ = read(shared_data / "warc" / "warcio" / "example-resource.warc.gz")
+    assert [r["meta"]["content_type"] for r in rows] == ["text/html"]
+
+
 def test_format_from_extension():
     assert format_of("crawl/CC-MAIN-0001.warc.gz", None) == "warc"
     assert format_of("old/IA-001.arc.gz", None) == "warc"

@@ -11,9 +11,10 @@ Each ``response`` record (and each ``resource`` record, and ``conversion`` recor
   compressed for .gz, decompressed for .lz4).
 
 The record id is the WARC-Record-ID (stable and unique); ARC records, which have none, get the file and
-record position. Records of other types (request, metadata, warcinfo, revisit...) and binary payloads
-(images, PDFs...) are not documents and are skipped. warcio parses the files (it also reads the older
-ARC format); .lz4 files, which warcio cannot open, are decompressed by FastWARC's LZ4 reader.
+record position. Records of other types (request, metadata, warcinfo, revisit...) and payloads that
+are not pages or plain text (images, PDFs, scripts, JSON) are not documents and are skipped. warcio
+parses the files (it also reads the older ARC format); .lz4 files, which warcio cannot open, are
+decompressed by FastWARC's LZ4 reader.
 
 A broken file (bad gzip member, garbage where a record should start, a payload shorter than its
 Content-Length) is reported through the error sink with the byte offset of the record: it fails the
@@ -41,7 +42,10 @@ DOCUMENT_RECORD_TYPES = ("response", "resource", "conversion")
 # Crawler bookkeeping stored as resource records (wget's log and arguments, DNS answers).
 NOT_DOCUMENT_URIS = ("metadata:", "dns:", "filedesc:")
 # Payload types that hold text a document can be made of; the rest (images, archives, PDFs...) is skipped.
-TEXT_TYPES = re.compile(r"^(text/|application/(xhtml\+xml|xml|rss\+xml|atom\+xml|json|ld\+json|javascript)$)")
+# Payload types that are documents (pages and plain text); scripts, stylesheets, JSON API answers,
+# images and archives are not. As DataTrove and Common Crawl's WET do, the type a crawler identified
+# from the bytes (WARC-Identified-Payload-Type) wins over the server's Content-Type.
+DOCUMENT_TYPES = frozenset({"text/html", "application/xhtml+xml", "text/plain", "text/xml", "application/xml"})
 SNIFF_BYTES = 4096
 GZIP_MAGIC = b"\x1f\x8b"
 # An ARC record header line: URL, IP address, 14-digit date (ARC files whose filedesc record is missing).
@@ -184,9 +188,10 @@ def _document_row(
         # resource/conversion records carry the payload's own type in the WARC header
         content_type_header = record.rec_headers.get_header("Content-Type") or ""
     content_type = content_type_header.split(";", 1)[0].strip().lower()
-    identified = (warc_headers.get("WARC-Identified-Payload-Type") or "").lower()
-    if content_type and not TEXT_TYPES.match(content_type) and not TEXT_TYPES.match(identified):
-        log.debug("%s: skipping %s payload at byte %s", shard.file, content_type, offset)
+    identified = (warc_headers.get("WARC-Identified-Payload-Type") or "").split(";", 1)[0].strip().lower()
+    payload_type = identified or content_type
+    if payload_type and payload_type not in DOCUMENT_TYPES:
+        log.debug("%s: skipping %s payload at byte %s", shard.file, payload_type, offset)
         return None
     text, charset = decode_html(payload, content_type_header)
     return {
