@@ -130,11 +130,11 @@ class NGramCounts:
 
     def __init__(self, words: WordSplit):
         self.words = words
-        lengths, _, _ = words.vocabulary.features()
+        lengths = words.lengths()
         self.cumulative = np.concatenate([[0], np.cumsum(lengths[words.ids])])
         self.doc = words.doc_index
         self.doc_end = words.offsets[1:][self.doc]
-        self.vocabulary_size = len(words.vocabulary.words) + 1
+        self.vocabulary_size = len(words.vocabulary) + 1
         self.n = 1
         self.positions = np.arange(len(words.ids), dtype=np.int64)
         self.groups = self._dense(self.doc * self.vocabulary_size + words.ids)
@@ -204,7 +204,7 @@ class NGramCounts:
         # The greedy scan is sequential, but only positions whose n-gram occurs more than once can
         # matter (the others are never a repeat), so Python walks those few positions only.
         current, seen, next_free, total = -1, set(), -1, 0
-        for position, group, doc, length in zip(positions.tolist(), groups.tolist(), docs.tolist(), chars.tolist()):
+        for position, group, doc, length in zip(positions.tolist(), groups.tolist(), docs.tolist(), chars.tolist(), strict=True):
             if doc != current:
                 if current >= 0:
                     out[current] = total
@@ -309,8 +309,8 @@ class GopherQuality(QualityStep):
         p: GopherQualityParams = self.params
         n = len(texts)
         words = split_words(texts)
-        lengths, symbol, alpha = words.vocabulary.features()
-        is_word = ~symbol[words.ids]
+        is_word = ~words.is_symbol()[words.ids]
+        lengths = words.lengths()
         n_tokens = words.counts
         n_words = words.per_doc_sum(is_word)
         tags: dict[str, np.ndarray] = {}
@@ -323,7 +323,7 @@ class GopherQuality(QualityStep):
         n_lines = lines.counts - np.asarray(pc.match_substring_regex(texts, f"(?:{LINE_BREAK})$"), dtype=np.int64)
         tags["bullet_lines_ratio"] = ratio(lines.per_doc(lines.matches(f"^{_SPACE}*[•-]")), n_lines)
         tags["ellipsis_lines_ratio"] = ratio(lines.per_doc(lines.matches(f"(?:\\.\\.\\.|…){_SPACE}*$")), n_lines)
-        tags["alpha_words_ratio"] = ratio(words.per_doc_sum(alpha[words.ids]), n_tokens)
+        tags["alpha_words_ratio"] = ratio(words.per_doc_sum(words.has_letter()[words.ids]), n_tokens)
         tags["stop_words"] = self._distinct_stop_words(words, n)
         checks: list[tuple[str, np.ndarray | None]] = [
             ("word_count", n_words < p.min_doc_words if p.min_doc_words else None),
@@ -349,7 +349,7 @@ class GopherQuality(QualityStep):
         return tags, first_failure(n, checks)
 
     def _distinct_stop_words(self, words: WordSplit, n: int) -> np.ndarray:
-        stop_ids = words.vocabulary.lookup(sorted(set(self.params.stop_words)))
+        stop_ids = words.lookup(sorted(set(self.params.stop_words)))
         if len(stop_ids) == 0 or len(words.ids) == 0:
             return np.zeros(n, dtype=np.int64)
         is_stop = np.isin(words.ids, stop_ids)
@@ -488,9 +488,8 @@ def count_sentences(lines: pa.Array) -> np.ndarray:
     """Sentences per line, split the way spaCy's rule-based sentencizer does: a new sentence starts
     at the first word (a token that is not punctuation) after a sentence-final mark (. ! ? …)."""
     words = split_words(lines)
-    _, symbol, _ = words.vocabulary.features()
-    final = np.isin(words.ids, words.vocabulary.lookup(sorted(TERMINAL_PUNCTUATION)))
-    is_word = ~symbol[words.ids]
+    final = words.is_one_of(TERMINAL_PUNCTUATION)[words.ids]
+    is_word = ~words.is_symbol()[words.ids]
     finals_before = np.concatenate([[0], np.cumsum(final)])  # finals among tokens [0, i)
     word_positions = np.flatnonzero(is_word)
     doc = words.doc_index[word_positions]

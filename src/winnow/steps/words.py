@@ -127,13 +127,12 @@ def _special(chunk: str) -> tuple[str, ...] | None:
     return None
 
 
-# Most chunks are a word (letters and digits, maybe joined by dots or underscores) wrapped in
-# brackets, quotes or trailing punctuation: these take a fast path that gives the same words as
-# the general algorithm below, which handles everything else.
-_SIMPLE = re.compile(r"([(\[{\"'“‘`]*)([^\W_]+(?:[._][^\W_]+)*)([)\]}\"'”’.,;:!?]*)")
-_NEEDS_FULL_SPLIT = re.compile(
-    rf"[{_LOWER}]\.[{_UPPER}]|[0-9](?:" + "|".join(re.escape(u) for u in _UNITS if u != "%") + ")$"
-)
+# Most chunks are a core wrapped in brackets, quotes or trailing punctuation, where peeling the
+# affixes off needs none of the context rules (units after numbers, "'s", specials met half-way):
+# these take a fast path that gives the same words as the general algorithm below.
+_SIMPLE = re.compile(r"([(\[{<)\]}>\"'“‘`,:;!?*#&_$=§…—–]*)(\S*?)([)\]}>(\[{<\"'”’“‘`´.,;:!?*#&_…—–]*)")
+_SAFE_EDGE = frozenset("/\\|-@^~")  # chars that are never peeled off (besides letters and digits)
+_NEEDS_FULL_SPLIT = re.compile("['’]|[0-9](?:" + "|".join(re.escape(u) for u in _UNITS) + ")$")
 _DOTS = re.compile(r"\.\.+|.")
 
 
@@ -145,22 +144,43 @@ def split_chunk(chunk: str) -> tuple[str, ...]:
     if special is not None:
         return special
     simple = _SIMPLE.fullmatch(chunk)
-    if simple and not _NEEDS_FULL_SPLIT.search(simple[2]):
-        return _split_simple(*simple.groups())
+    if simple:
+        core = simple[2]
+        if (
+            core
+            and (core[0].isalnum() or (core[0] in _SAFE_EDGE or core[0] == ".") and not core.startswith(".."))
+            and (core[-1].isalnum() or core[-1] in _SAFE_EDGE or core[-1] in "=¶")
+            and not _NEEDS_FULL_SPLIT.search(core)
+        ):
+            return _split_simple(*simple.groups())
     return _split_full(chunk)
 
 
 def _split_simple(prefix: str, core: str, suffix: str) -> tuple[str, ...]:
     words = list(prefix)
     if suffix.startswith(".") and not suffix.startswith(".."):
-        # A final period stays on abbreviations ("e.g.") and after a single capital ("A.").
-        if core + "." in _KEEP_WHOLE or (core[-1].isupper() and not (len(core) > 1 and core[-2].isupper())):
+        # A final period is split off after a lowercase letter, a digit, '-', '|' or two capitals;
+        # it stays on abbreviations ("e.g.") and single capitals ("A.").
+        last = core[-1]
+        splits = (
+            last.islower() or last.isdigit() or last in "-|" or (last.isupper() and len(core) > 1 and core[-2].isupper())
+        )
+        if core + "." in _KEEP_WHOLE or not splits:
             core, suffix = core + ".", suffix[1:]
-    words.extend(_SPLIT_WHOLE.get(core, (core,)))
+    words.extend(_split_core(core))
     words.extend(_DOTS.findall(suffix))
     if len(words) > 1:
         words = _join_emoticons(words)
     return tuple(words)
+
+
+def _split_core(core: str) -> tuple[str, ...] | list[str]:
+    special = _special(core)
+    if special is not None:
+        return special
+    if not _INFIX.search(core) or ("." in core and _URL.fullmatch(core)):
+        return (core,)
+    return _split_infixes(core)
 
 
 def _split_full(chunk: str) -> tuple[str, ...]:
@@ -195,13 +215,7 @@ def _split_full(chunk: str) -> tuple[str, ...]:
             core = core[:-suf_len]
     words = prefixes
     if core:
-        special = _special(core)
-        if special is not None:
-            words.extend(special)
-        elif "." in core and _URL.fullmatch(core):
-            words.append(core)
-        else:
-            words.extend(_split_infixes(core))
+        words.extend(_split_core(core))
     words.extend(reversed(suffixes))
     if len(words) > 1:
         words = _join_emoticons(words)
@@ -260,67 +274,46 @@ PUNCTUATION = frozenset(
 ) | TERMINAL_PUNCTUATION
 
 
-class Vocabulary:
-    """Words seen by this process, each with an integer id and per-word features."""
+def _char_class(chars: frozenset[str]) -> str:
+    return "".join(f"\\x{{{ord(c):x}}}" for c in sorted(chars))
 
-    # Bounded so a long run over diverse data does not grow without limit: when full, the
-    # vocabulary starts again (between batches, so ids within a batch stay consistent).
-    max_words = 4_000_000
+
+_SYMBOL_WORD = f"^[{_char_class(PUNCTUATION)}]+$"  # RE2, for Arrow
+
+
+class ChunkCache:
+    """The words of every distinct chunk this process has split (chunks repeat a lot: Zipf)."""
+
+    # Bounded so a long run over diverse data does not grow without limit.
+    max_chunks = 2_000_000
 
     def __init__(self) -> None:
-        self.clear()
+        self.words: dict[str, tuple[str, ...]] = {}
 
-    def clear(self) -> None:
-        self.ids: dict[str, int] = {}
-        self.words: list[str] = []
-        self.chunks: dict[str, tuple[int, ...]] = {}
-        self._lengths: list[int] = []
-        self._symbol: list[bool] = []
-        self._alpha: list[bool] = []
-        self._arrays: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None
-
-    def add(self, word: str) -> int:
-        index = self.ids.get(word)
-        if index is None:
-            index = self.ids[word] = len(self.words)
-            self.words.append(word)
-            self._lengths.append(len(word))
-            self._symbol.append(all(c in PUNCTUATION for c in word))
-            self._alpha.append(any(c.isalpha() for c in word))
-        return index
-
-    def chunk_ids(self, chunk: str) -> tuple[int, ...]:
-        ids = self.chunks.get(chunk)
-        if ids is None:
-            ids = self.chunks[chunk] = tuple(self.add(w) for w in split_chunk(chunk))
-        return ids
-
-    def features(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(length in characters, is made only of punctuation, has a letter), indexed by word id."""
-        if self._arrays is None or self._arrays[0] != len(self.words):
-            self._arrays = (
-                len(self.words),
-                np.array(self._lengths, dtype=np.int64),
-                np.array(self._symbol, dtype=bool),
-                np.array(self._alpha, dtype=bool),
-            )
-        return self._arrays[1], self._arrays[2], self._arrays[3]
-
-    def lookup(self, words: list[str]) -> np.ndarray:
-        """The ids of ``words`` that this vocabulary knows (unknown words are left out)."""
-        return np.array([self.ids[w] for w in words if w in self.ids], dtype=np.int64)
+    def split(self, chunks: list[str]) -> list[tuple[str, ...]]:
+        if len(self.words) > self.max_chunks:
+            self.words.clear()
+        known = self.words
+        out = []
+        for chunk in chunks:
+            words = known.get(chunk)
+            if words is None:
+                words = known[chunk] = split_chunk(chunk)
+            out.append(words)
+        return out
 
 
-_VOCABULARY = Vocabulary()
+_CHUNKS = ChunkCache()
 
 
 @dataclass
 class WordSplit:
-    """The words of a batch of texts: ``ids[offsets[i]:offsets[i+1]]`` are the words of text i."""
+    """The words of a batch of texts: ``ids[offsets[i]:offsets[i+1]]`` are the words of text i,
+    as indices into ``vocabulary`` (the distinct words of the batch)."""
 
-    ids: np.ndarray  # int64 word ids into ``vocabulary``
+    ids: np.ndarray  # int64
     offsets: np.ndarray  # int64, len(texts) + 1
-    vocabulary: Vocabulary
+    vocabulary: pa.Array  # string
 
     @property
     def counts(self) -> np.ndarray:
@@ -334,8 +327,29 @@ class WordSplit:
     def per_doc_sum(self, values: np.ndarray) -> np.ndarray:
         return np.bincount(self.doc_index, weights=values, minlength=len(self.offsets) - 1)
 
+    def lengths(self) -> np.ndarray:
+        """Characters of each vocabulary word."""
+        return np.asarray(pc.utf8_length(self.vocabulary), dtype=np.int64)
+
+    def is_symbol(self) -> np.ndarray:
+        """Whether each vocabulary word is made only of punctuation (Gopher does not count these)."""
+        return np.asarray(pc.match_substring_regex(self.vocabulary, _SYMBOL_WORD), dtype=bool)
+
+    def has_letter(self) -> np.ndarray:
+        """Whether each vocabulary word has at least one letter."""
+        return np.asarray(pc.match_substring_regex(self.vocabulary, r"\pL"), dtype=bool)
+
+    def is_one_of(self, words: list[str] | frozenset[str]) -> np.ndarray:
+        """Whether each vocabulary word is in ``words`` (exact match)."""
+        return np.asarray(pc.is_in(self.vocabulary, pa.array(sorted(words), self.vocabulary.type)), dtype=bool)
+
+    def lookup(self, words: list[str]) -> np.ndarray:
+        """The ids of those of ``words`` that occur in the batch."""
+        index = pc.index_in(pa.array(words, self.vocabulary.type), self.vocabulary)
+        return np.asarray(index.drop_null(), dtype=np.int64)
+
     def words_of(self, i: int) -> list[str]:
-        return [self.vocabulary.words[w] for w in self.ids[self.offsets[i] : self.offsets[i + 1]]]
+        return self.vocabulary.take(pa.array(self.ids[self.offsets[i] : self.offsets[i + 1]])).to_pylist()
 
 
 def split_words(texts: pa.Array | pa.ChunkedArray) -> WordSplit:
@@ -343,28 +357,24 @@ def split_words(texts: pa.Array | pa.ChunkedArray) -> WordSplit:
     if isinstance(texts, pa.ChunkedArray):
         texts = texts.combine_chunks()
     texts = texts.cast(pa.large_string()) if pa.types.is_string(texts.type) else texts
-    vocabulary = _VOCABULARY
-    if len(vocabulary.words) > vocabulary.max_words:
-        vocabulary.clear()
     chunk_lists = pc.utf8_split_whitespace(texts.fill_null(""))
     chunk_offsets = np.asarray(chunk_lists.offsets, dtype=np.int64)
     chunks = pc.list_flatten(chunk_lists)
     if len(chunks) == 0:
-        return WordSplit(np.zeros(0, np.int64), np.zeros(len(texts) + 1, np.int64), vocabulary)
+        return WordSplit(np.zeros(0, np.int64), np.zeros(len(texts) + 1, np.int64), pa.array([], pa.large_string()))
     encoded = pc.dictionary_encode(chunks)
     occurrence = np.asarray(encoded.indices, dtype=np.int64)  # distinct-chunk index per chunk
-    split = [vocabulary.chunk_ids(chunk) for chunk in encoded.dictionary.to_pylist()]
+    split = _CHUNKS.split(encoded.dictionary.to_pylist())
     words_per_chunk = np.fromiter(map(len, split), dtype=np.int64, count=len(split))
     first_word = np.zeros(len(split) + 1, dtype=np.int64)
     np.cumsum(words_per_chunk, out=first_word[1:])
-    distinct_ids = np.fromiter(chain.from_iterable(split), dtype=np.int64, count=int(first_word[-1]))
+    distinct_words = pc.dictionary_encode(pa.array(list(chain.from_iterable(split)), pa.large_string()))
+    distinct_ids = np.asarray(distinct_words.indices, dtype=np.int64)
     # Expand each chunk occurrence into its words: positions first_word[c] .. first_word[c+1]-1.
     n_words = words_per_chunk[occurrence]
     ends = np.cumsum(n_words)
     total = int(ends[-1]) if len(ends) else 0
-    starts_out = ends - n_words
-    gather = np.arange(total, dtype=np.int64) + np.repeat(first_word[occurrence] - starts_out, n_words)
+    gather = np.arange(total, dtype=np.int64) + np.repeat(first_word[occurrence] - (ends - n_words), n_words)
     ids = distinct_ids[gather]
-    word_ends = np.concatenate([[0], ends])
-    offsets = word_ends[chunk_offsets]
-    return WordSplit(ids, offsets, vocabulary)
+    offsets = np.concatenate([[0], ends])[chunk_offsets]
+    return WordSplit(ids, offsets, distinct_words.dictionary)
