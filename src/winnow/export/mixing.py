@@ -55,8 +55,12 @@ class Mix(GlobalStage):
     resources = Resources(cpus=1.0, memory_gb=1.0)
 
     class Params(StepParams):
-        by: Literal["tokens", "documents"] = Field("tokens", description="What the proportions count: tokens or documents.")
-        tokenizer: str | None = Field(None, description="Local tokenizer.json that counts tokens (required for by: tokens).")
+        by: Literal["tokens", "documents"] = Field(
+            "tokens", description="What the proportions count: tokens or documents."
+        )
+        tokenizer: str | None = Field(
+            None, description="Local tokenizer.json that counts tokens (required for by: tokens)."
+        )
         total: int | None = Field(
             None, gt=0, description="Size of the mixture in `by` units; default: the largest mix without up-sampling."
         )
@@ -142,7 +146,9 @@ class Mix(GlobalStage):
         dropped = batch.filter(pa.array(n_copies == 0))
         rejected = None
         if dropped.num_rows:
-            rejected = dropped.append_column(REASON, pa.array([f"{self.name}: not_sampled"] * dropped.num_rows, pa.string()))
+            rejected = dropped.append_column(
+                REASON, pa.array([f"{self.name}: not_sampled"] * dropped.num_rows, pa.string())
+            )
         return StepResult(kept, rejected)
 
 
@@ -168,7 +174,9 @@ def _measure_part(task: tuple[str, str, str, str | None, int]) -> str:
 
 def _plan(sizes: pa.Table | None, weights: dict[str, float], total: int | None) -> tuple[pa.Table, dict[str, Any]]:
     """How many copies of each record make the mixture; returns the plan (sorted by key) and a summary."""
-    empty = pa.table({"key": pa.array([], pa.uint64()), "copies": pa.array([], pa.int32()), "size": pa.array([], pa.int64())})
+    empty = pa.table(
+        {"key": pa.array([], pa.uint64()), "copies": pa.array([], pa.int32()), "size": pa.array([], pa.int64())}
+    )
     if sizes is None or sizes.num_rows == 0:
         return empty, {"sources": {}}
     source = sizes.column("source").to_numpy(zero_copy_only=False).astype(str)
@@ -196,7 +204,12 @@ def _plan(sizes: pa.Table | None, weights: dict[str, float], total: int | None) 
         copies[members] = whole
         copies[members[chosen]] += 1
         selected = int((copies[members].astype(np.int64) * size[members]).sum())
-        summary["sources"][s] = {"weight": weights[s], "available": available[s], "target": target, "selected": selected}
+        summary["sources"][s] = {
+            "weight": weights[s],
+            "available": available[s],
+            "target": target,
+            "selected": selected,
+        }
     key = sizes.column("key").to_numpy()
     by_key = np.argsort(key, kind="stable")
     if np.any(key[by_key][1:] == key[by_key][:-1]):

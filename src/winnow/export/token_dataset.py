@@ -36,8 +36,14 @@ class TokenDataset:
         self._tokens = [np.memmap(self.path / s["bin"], dtype=self.dtype, mode="r") for s in shards]
         self._offsets = [np.fromfile(self.path / s["idx"], dtype=np.dtype(self.header["index_dtype"])) for s in shards]
         for shard, tokens, offsets in zip(shards, self._tokens, self._offsets, strict=False):
-            if tokens.size != shard["tokens"] or offsets.size != shard["documents"] + 1 or int(offsets[-1]) != tokens.size:
-                raise WinnowError(f"{self.path / shard['bin']}: size does not match {HEADER} (truncated or mixed files?)")
+            if (
+                tokens.size != shard["tokens"]
+                or offsets.size != shard["documents"] + 1
+                or int(offsets[-1]) != tokens.size
+            ):
+                raise WinnowError(
+                    f"{self.path / shard['bin']}: size does not match {HEADER} (truncated or mixed files?)"
+                )
         # Documents and tokens before each shard, for mapping a global index to (shard, local index).
         self._first_doc = np.cumsum([0] + [s["documents"] for s in shards])
         self._first_token = np.cumsum([0] + [s["tokens"] for s in shards])
@@ -78,9 +84,13 @@ class TokenDataset:
         """The id of every document, in dataset order (from ``<split>.documents.parquet``)."""
         import pyarrow.parquet as pq
 
-        return pq.read_table(self.path / self.header["splits"][self.split]["documents_file"], columns=["id"]).column(
-            "id"
-        ).to_pylist()
+        return (
+            pq.read_table(self.path / self.header["splits"][self.split]["documents_file"], columns=["id"])
+            .column("id")
+            .to_pylist()
+        )
 
     def __repr__(self) -> str:
-        return f"TokenDataset({str(self.path)!r}, split={self.split!r}: {len(self)} documents, {self.num_tokens} tokens)"
+        return (
+            f"TokenDataset({str(self.path)!r}, split={self.split!r}: {len(self)} documents, {self.num_tokens} tokens)"
+        )

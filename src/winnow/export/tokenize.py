@@ -19,6 +19,7 @@ import resource
 import shutil
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -109,11 +110,15 @@ def tokenize(
 # -- phase 1: encode --------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
 class _EncodeJob:
     """What every encode task needs; picklable, the tokenizer is loaded once per process."""
 
-    def __init__(self, tokenizer: str, eod_id: int, dtype: str, tmp: str, val_fraction: float):
-        self.tokenizer, self.eod_id, self.dtype, self.tmp, self.val_fraction = tokenizer, eod_id, dtype, tmp, val_fraction
+    tokenizer: str
+    eod_id: int
+    dtype: str
+    tmp: str
+    val_fraction: float
 
 
 _process_tokenizers: dict[str, Any] = {}
@@ -140,7 +145,9 @@ def _encode_chunk(job: _EncodeJob, number: int, table: pa.Table) -> dict[str, An
     tokens[ends - 1] = job.eod_id
     tokens.tofile(os.path.join(job.tmp, f"chunk-{number:06d}.bin"))
 
-    ids = table.column("id").to_pylist() if "id" in table.column_names else [f"#{number}:{i}" for i in range(len(texts))]
+    ids = (
+        table.column("id").to_pylist() if "id" in table.column_names else [f"#{number}:{i}" for i in range(len(texts))]
+    )
     from_column = "split" in table.column_names
     if from_column:
         splits = table.column("split").to_pylist()
@@ -189,7 +196,9 @@ def _write_shards(
         mask = chunk_of == n
         chunk_lengths = lengths[mask]
         starts[mask] = np.cumsum(chunk_lengths) - chunk_lengths
-    sources = [np.memmap(tmp / f"chunk-{c['number']:06d}.bin", dtype=dtype, mode="r") if c["tokens"] else None for c in chunks]
+    sources = [
+        np.memmap(tmp / f"chunk-{c['number']:06d}.bin", dtype=dtype, mode="r") if c["tokens"] else None for c in chunks
+    ]
     split_column = np.array(docs.column("split").to_pylist(), dtype=object)
     ids = docs.column("id")
 
@@ -221,7 +230,9 @@ def _write_shards(
             position += count
         catalogue = pa.table(
             {
-                "id": pa.concat_arrays([c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in shard_ids]),
+                "id": pa.concat_arrays(
+                    [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in shard_ids]
+                ),
                 "shard": np.concatenate(shard_numbers),
                 "start": np.concatenate(shard_starts),
                 "tokens": lengths[order],
