@@ -41,7 +41,6 @@ log = logging.getLogger(__name__)
 DOCUMENT_RECORD_TYPES = ("response", "resource", "conversion")
 # Crawler bookkeeping stored as resource records (wget's log and arguments, DNS answers).
 NOT_DOCUMENT_URIS = ("metadata:", "dns:", "filedesc:")
-# Payload types that hold text a document can be made of; the rest (images, archives, PDFs...) is skipped.
 # Payload types that are documents (pages and plain text); scripts, stylesheets, JSON API answers,
 # images and archives are not. As DataTrove and Common Crawl's WET do, the type a crawler identified
 # from the bytes (WARC-Identified-Payload-Type) wins over the server's Content-Type.
@@ -121,14 +120,15 @@ def _open_archive(url: str, compression: str | None = None) -> IO[bytes]:
         from fastwarc.stream_io import Lz4Reader
 
         # FastWARC opens local paths itself and URLs through fsspec.
-        return Lz4Reader(url, fsspec_args=False) if is_local(url) else Lz4Reader(url)
+        return Lz4Reader(url.removeprefix("file://"), fsspec_args=False) if is_local(url) else Lz4Reader(url)
     # warcio decompresses gzip member by member itself (that is how it knows record offsets).
     return open_binary(url, compression=compression)
 
 
 def _archive_kind(url: str) -> str | None:
-    """ "warc" or "arc" by the file's first bytes (decompressed), None when it is neither: warcio would
-    parse almost any text as ARC records, so a stray README in an input folder must be caught here."""
+    """The kind of archive by the file's first bytes (decompressed): "warc", "arc", or None when it is
+    neither. warcio would parse almost any text as ARC records, so a stray README in an input folder
+    must be caught here."""
     with _open_archive(url) as stream:
         head = stream.read(SNIFF_BYTES)
     if head[:2] == GZIP_MAGIC:
