@@ -98,7 +98,7 @@ class HtmlExtract(Step):
         list_bullets: bool = Field(True, description="prefix list items with a bullet")
         alt_texts: bool = Field(False, description="include the alt text of images")
         links: bool = Field(False, description="append link targets to link texts")
-        comments: bool = Field(False, description="keep comment sections (only when main_content is false)")
+        comments: bool = Field(False, description="keep comment sections of pages (blog and forum comments)")
 
     def process_one(self, html: str, meta: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         """(text, meta) of one page."""
