@@ -47,7 +47,7 @@ print(json.dumps({"seconds": seconds, "tokens": sum(len(e.ids) for e in encoding
 
 OURS = """
 import json, sys, time
-from winnow.export import tokenize
+from winnow.export.tokenize import tokenize
 start = time.perf_counter()
 header = tokenize([sys.argv[1]], sys.argv[2], sys.argv[3], val_fraction=0.01, seed=0, workers=int(sys.argv[4]))
 seconds = time.perf_counter() - start

@@ -10,8 +10,8 @@ import pyarrow as pa
 import pytest
 
 from winnow import RecipeError, read_output, run
-from winnow.export import tokenize
 from winnow.export.mixing import CLUSTER_COLUMN, Split
+from winnow.export.tokenize import tokenize
 from winnow.export.tokenizer import load_tokenizer
 from winnow.records import make_batch
 from winnow.registry import build_step

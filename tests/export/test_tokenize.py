@@ -10,8 +10,9 @@ import pytest
 from tokenizers import Tokenizer, models, pre_tokenizers
 
 from winnow.errors import InputError, WinnowError
-from winnow.export import TokenDataset, tokenize, train_tokenizer
+from winnow.export import TokenDataset, train_tokenizer
 from winnow.export.splits import split_of
+from winnow.export.tokenize import tokenize
 from winnow.export.tokenizer import load_tokenizer
 
 

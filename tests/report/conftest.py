@@ -9,7 +9,8 @@ import pytest
 from report_helpers import example_recipe
 
 from winnow import run
-from winnow.export import tokenize, train_tokenizer
+from winnow.export import train_tokenizer
+from winnow.export.tokenize import tokenize
 
 RICH_STEPS = [
     {"normalize_whitespace": {}},
