@@ -111,11 +111,19 @@ class QualityStep(Step):
             return StepResult(batch)
         tags, reasons = self.measure(texts_of(batch))
         for attribute, values in tags.items():
-            batch = with_column(batch, self.tag(attribute), pa.array(values))
+            batch = with_column(batch, self.tag(attribute), tag_array(values))
         for reason in reasons:
             if reason is not None:
                 self.counters[f"dropped.{reason}"] += 1
         return self.split(batch, reasons)
+
+
+def tag_array(values: np.ndarray) -> pa.Array:
+    """A tag column; NaN (a number not computed) becomes null."""
+    if values.dtype.kind == "f":
+        missing = np.isnan(values)
+        return pa.array(values, mask=missing if missing.any() else None)
+    return pa.array(values)
 
 
 # --- Gopher repetition --------------------------------------------------------------------------
@@ -145,6 +153,12 @@ class NGramCounts:
         if len(keys) == 0:
             return keys
         return np.asarray(pc.dictionary_encode(pa.array(keys)).indices, dtype=np.int64)
+
+    def drop_docs(self, dropped: np.ndarray) -> None:
+        """Stop counting for the texts marked in ``dropped`` (their later numbers are not used)."""
+        if len(self.positions) and dropped.any():
+            keep = ~dropped[self.doc[self.positions]]
+            self.positions, self.groups = self.positions[keep], self.groups[keep]
 
     def advance(self) -> None:
         """Move to n+1, keeping only the positions whose n-gram repeats."""
@@ -204,7 +218,9 @@ class NGramCounts:
         # The greedy scan is sequential, but only positions whose n-gram occurs more than once can
         # matter (the others are never a repeat), so Python walks those few positions only.
         current, seen, next_free, total = -1, set(), -1, 0
-        for position, group, doc, length in zip(positions.tolist(), groups.tolist(), docs.tolist(), chars.tolist(), strict=True):
+        for position, group, doc, length in zip(
+            positions.tolist(), groups.tolist(), docs.tolist(), chars.tolist(), strict=True
+        ):
             if doc != current:
                 if current >= 0:
                     out[current] = total
@@ -233,6 +249,11 @@ class GopherRepetitionParams(StepParams):
         {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10},
         description="n -> max share of characters in word n-grams that repeat an earlier one.",
     )
+    all_tags: bool = Field(
+        False,
+        description="Count word n-grams for every text, also those an earlier rule already dropped "
+        "(slower; otherwise their later n-gram tags are null).",
+    )
 
 
 @register
@@ -250,8 +271,9 @@ class GopherRepetition(QualityStep):
         n = len(texts)
         length = char_lengths(texts)
         tags: dict[str, np.ndarray] = {}
-        paragraphs = Pieces(pc.split_pattern_regex(pc.replace_substring_regex(
-            texts, f"^{_SPACE}+|{_SPACE}+$", ""), r"\n{2,}"))
+        paragraphs = Pieces(
+            pc.split_pattern_regex(pc.replace_substring_regex(texts, f"^{_SPACE}+|{_SPACE}+$", ""), r"\n{2,}")
+        )
         repeated = paragraphs.repeated()
         tags["dup_para_frac"] = ratio(paragraphs.per_doc(repeated), paragraphs.counts)
         tags["dup_para_char_frac"] = ratio(paragraphs.per_doc(repeated * paragraphs.lengths()), length)
@@ -264,14 +286,39 @@ class GopherRepetition(QualityStep):
             limit = getattr(p, attribute)
             checks.append((attribute, tags[attribute] > limit if limit else None))
 
-        ngrams = NGramCounts(split_words(texts))
-        wanted = sorted(set(p.top_n_grams) | set(p.dup_n_grams))
-        for size in range(2, max(wanted, default=1) + 1):
+        # Word n-grams are the expensive part: unless every number is wanted, they are counted only
+        # for texts no earlier rule dropped, and a text leaves the count at its first failed rule
+        # (as the reference does); its later n-gram tags are then null.
+        failed = np.zeros(n, dtype=bool)
+        for _, check in checks:
+            if check is not None and not p.all_tags:
+                failed |= check
+        subset = np.flatnonzero(~failed)
+        ngrams = NGramCounts(split_words(texts.take(pa.array(subset))))
+        sub_length = length[subset]
+        sub_failed = np.zeros(len(subset), dtype=bool)
+        last_top = max(p.top_n_grams, default=0)
+        for size in range(2, max([*p.top_n_grams, *p.dup_n_grams], default=1) + 1):
             ngrams.advance()
-            if size in p.top_n_grams:
-                tags[f"top_{size}gram_char_frac"] = ratio(ngrams.top_chars(), length)
-            if size in p.dup_n_grams:
-                tags[f"dup_{size}gram_char_frac"] = ratio(ngrams.duplicated_chars(), length)
+            for attribute, limit, measure in (
+                (f"top_{size}gram_char_frac", p.top_n_grams.get(size), ngrams.top_chars),
+                (f"dup_{size}gram_char_frac", p.dup_n_grams.get(size), ngrams.duplicated_chars),
+            ):
+                if limit is None:
+                    continue
+                values = np.full(n, np.nan)
+                values[subset] = ratio(measure(), sub_length)
+                values[subset[sub_failed]] = np.nan
+                tags[attribute] = values
+            if not p.all_tags and size >= last_top:
+                # The reference checks every top-n rule, then the dup-n rules by n: once all top-n
+                # numbers are known, a text that failed a rule so far leaves the count.
+                for top_size, limit in p.top_n_grams.items():
+                    sub_failed |= tags[f"top_{top_size}gram_char_frac"][subset] > limit
+                for dup_size, limit in p.dup_n_grams.items():
+                    if dup_size <= size:
+                        sub_failed |= tags[f"dup_{dup_size}gram_char_frac"][subset] > limit
+                ngrams.drop_docs(sub_failed)
         for size, limit in sorted(p.top_n_grams.items()):
             checks.append((f"top_{size}gram_char_frac", tags[f"top_{size}gram_char_frac"] > limit))
         for size, limit in sorted(p.dup_n_grams.items()):
@@ -369,7 +416,9 @@ class C4QualityParams(StepParams):
         "drop: judge the same way but leave the text as it was.",
     )
     remove_citations: bool = Field(True, description="Remove Wikipedia-style citations ([1], [edit]) from lines.")
-    filter_no_terminal_punct: bool = Field(True, description="Remove lines not ending in . ? ! \" ' (or ending in ...).")
+    filter_no_terminal_punct: bool = Field(
+        True, description="Remove lines not ending in . ? ! \" ' (or ending in ...)."
+    )
     min_num_sentences: int = Field(5, description="Drop texts with fewer sentences in kept lines (-1: off).")
     min_words_per_line: int = Field(3, description="Remove lines with fewer words (-1: off).")
     max_word_length: int = Field(1000, description="Remove lines with a longer word (-1: off).")
@@ -511,7 +560,9 @@ class FineWebQualityParams(StepParams):
     line_punct_exclude_zero: bool = Field(False, description="Do not drop texts where no line ends in punctuation.")
     short_line_thr: float = Field(0.67, description="Max share of short lines.")
     short_line_length: int = Field(30, description="A line this long or shorter (characters) is short.")
-    char_duplicates_ratio: float = Field(0.01, description="Max share of characters in lines repeating an earlier line.")
+    char_duplicates_ratio: float = Field(
+        0.01, description="Max share of characters in lines repeating an earlier line."
+    )
     new_line_ratio: float = Field(0.3, description="Max line breaks per word.")
 
 

@@ -163,7 +163,10 @@ def _split_simple(prefix: str, core: str, suffix: str) -> tuple[str, ...]:
         # it stays on abbreviations ("e.g.") and single capitals ("A.").
         last = core[-1]
         splits = (
-            last.islower() or last.isdigit() or last in "-|" or (last.isupper() and len(core) > 1 and core[-2].isupper())
+            last.islower()
+            or last.isdigit()
+            or last in "-|"
+            or (last.isupper() and len(core) > 1 and core[-2].isupper())
         )
         if core + "." in _KEEP_WHOLE or not splits:
             core, suffix = core + ".", suffix[1:]
@@ -267,11 +270,14 @@ def _split_infixes(core: str) -> list[str]:
 TERMINAL_PUNCTUATION = frozenset(".!?。！？｡．﹒﹖﹗‼⁇⁈⁉‽।॥።፧፨؟؞۔։။၊܀܁܂߹᙮᠃᠉")
 # A word made only of these is a "symbol", not a word, for Gopher's word counts: ASCII
 # punctuation, common typographic and CJK punctuation, and control characters.
-PUNCTUATION = frozenset(
-    string.punctuation
-    + "—–“”„‘’´«»…►━∶、，；：（）【】「」《》〈〉％～１"
-    + "".join(map(chr, [*range(0, 9), *range(11, 13), *range(13, 32), *range(127, 160)]))
-) | TERMINAL_PUNCTUATION
+PUNCTUATION = (
+    frozenset(
+        string.punctuation
+        + "—–“”„‘’´«»…►━∶、，；：（）【】「」《》〈〉％～１"
+        + "".join(map(chr, [*range(0, 9), *range(11, 13), *range(13, 32), *range(127, 160)]))
+    )
+    | TERMINAL_PUNCTUATION
+)
 
 
 def _char_class(chars: frozenset[str]) -> str:
@@ -352,6 +358,101 @@ class WordSplit:
         return self.vocabulary.take(pa.array(self.ids[self.offsets[i] : self.offsets[i + 1]])).to_pylist()
 
 
+def _re2(chars: str) -> str:
+    """A Python character-class body (chars and a-b ranges) written for RE2 (Arrow's regex engine)."""
+    return "".join(c if c == "-" and 0 < i < len(chars) - 1 else f"\\x{{{ord(c):x}}}" for i, c in enumerate(chars))
+
+
+# The fast path again, vectorised with Arrow over all distinct chunks of a batch: a core that
+# starts and ends with a letter or digit, wrapped in affix characters, with none of the context
+# rules in play. Anything this pattern or the exclusions below do not clear goes to split_chunk.
+_EASY_PREFIX = "([{<)]}>\"'“‘`*#&_$§…—–"
+_EASY_SUFFIX = ")]}>([{<\"'”’“‘`´.,*#&_!?…—–"
+_EASY = (
+    f"^(?P<pre>[{_re2(_EASY_PREFIX)}]*)"
+    r"(?P<core>[\pL\pN](?:\S*?[\pL\pN])?)"
+    f"(?P<suf>[{_re2(_EASY_SUFFIX)}]*)$"
+)
+_NOT_EASY_CORE = "|".join(
+    [
+        "['’]",
+        "[0-9](?:" + "|".join(re.escape(u) for u in _UNITS) + ")$",
+        r"\.\.|…",
+        f"[{_re2(_ICONS)}]",
+        r"[0-9][-+*^][0-9-]",
+        f"[{_re2(_LOWER + _QUOTE_CHARS)}]\\.[{_re2(_UPPER + _QUOTE_CHARS)}]",
+        r"[\pL\pN][-–—~:<>=/,]\pL",
+    ]
+)
+_ODD_CORES = sorted(_SPLIT_WHOLE) + sorted({w[:-1] for w in _KEEP_WHOLE if w.endswith(".")}) + ["8"]
+_WHOLE_SPECIALS = sorted(_KEEP_WHOLE | _EMOTICONS | set(_SPLIT_WHOLE))
+
+
+def _split_distinct(chunks: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+    """Words of each distinct chunk: (all words, words per chunk, index of each chunk's first word)."""
+    parts = pc.extract_regex(chunks, _EASY)
+    matched = np.asarray(parts.is_valid(), dtype=bool)
+    pre, core, suf = (pc.fill_null(parts.field(k), "") for k in ("pre", "core", "suf"))
+    easy = matched & ~np.asarray(pc.match_substring_regex(core, _NOT_EASY_CORE), dtype=bool)
+    easy &= ~np.asarray(pc.is_in(core, pa.array(_ODD_CORES, core.type)), dtype=bool)
+    easy &= ~np.asarray(pc.is_in(chunks, pa.array(_WHOLE_SPECIALS, chunks.type)), dtype=bool)
+    easy &= ~np.asarray(pc.match_substring(suf, "''"), dtype=bool) & ~np.asarray(
+        pc.match_substring(pre, "''"), dtype=bool
+    )
+    easy_index = np.flatnonzero(easy)
+    hard_index = np.flatnonzero(~easy)
+    take = pa.array(easy_index)
+    pre, core, suf = pre.take(take), core.take(take), suf.take(take)
+    # A final period stays on the word after a capital that does not follow another capital.
+    single_dot = np.asarray(pc.match_substring_regex(suf, r"^\.(?:[^.]|$)"), dtype=bool)
+    splits_dot = np.asarray(pc.match_substring_regex(core, r"[\p{Ll}\p{Nd}]$|\p{Lu}\p{Lu}$"), dtype=bool)
+    attach = pa.array(single_dot & ~splits_dot)
+    dot = pa.scalar(".", core.type)
+    core = pc.if_else(attach, pc.binary_join_element_wise(core, dot, pa.scalar("", core.type)), core)
+    suf = pc.if_else(attach, pc.utf8_slice_codeunits(suf, 1), suf)
+    pre_words, n_pre = _pieces(pre, "(.)")
+    suf_words, n_suf = _pieces(suf, r"(\.\.+|.)")
+    n_easy = n_pre + 1 + n_suf
+    starts = np.zeros(len(n_easy), dtype=np.int64)
+    np.cumsum(n_easy[:-1], out=starts[1:])
+    # Place prefix words, the core, then suffix words of each easy chunk side by side.
+    pre_place = np.repeat(starts, n_pre) + _ranks(n_pre)
+    core_place = starts + n_pre
+    suf_place = np.repeat(core_place + 1, n_suf) + _ranks(n_suf)
+    easy_values = pa.concat_arrays([pre_words, core.cast(pa.large_string()), suf_words])
+    order = np.empty(len(easy_values), dtype=np.int64)
+    order[np.concatenate([pre_place, core_place, suf_place])] = np.arange(len(easy_values))
+    easy_values = easy_values.take(pa.array(order))
+    hard = _CHUNKS.split(chunks.take(pa.array(hard_index)).to_pylist())
+    n_hard = np.fromiter(map(len, hard), dtype=np.int64, count=len(hard))
+    hard_values = pa.array(list(chain.from_iterable(hard)), pa.large_string())
+    words_per_chunk = np.zeros(len(chunks), dtype=np.int64)
+    first_word = np.zeros(len(chunks), dtype=np.int64)
+    words_per_chunk[easy_index], first_word[easy_index] = n_easy, starts
+    words_per_chunk[hard_index] = n_hard
+    hard_starts = np.zeros(len(n_hard), dtype=np.int64)
+    np.cumsum(n_hard[:-1], out=hard_starts[1:])
+    first_word[hard_index] = len(easy_values) + hard_starts
+    return pa.concat_arrays([easy_values, hard_values]), words_per_chunk, first_word
+
+
+def _pieces(affixes: pa.Array, piece: str) -> tuple[pa.Array, np.ndarray]:
+    """Cut every affix run into its pieces (a regex with one group): all pieces, and how many per run."""
+    nonempty = np.asarray(pc.utf8_length(affixes), dtype=np.int64) > 0
+    spaced = pc.replace_substring_regex(affixes.filter(pa.array(nonempty)), piece, "\\1 ")
+    lists = pc.utf8_split_whitespace(pc.utf8_rtrim_whitespace(spaced))
+    counts = np.zeros(len(affixes), dtype=np.int64)
+    counts[nonempty] = np.asarray(pc.list_value_length(lists), dtype=np.int64)
+    return pc.list_flatten(lists).cast(pa.large_string()), counts
+
+
+def _ranks(counts: np.ndarray) -> np.ndarray:
+    """0, 1, ..., counts[i]-1 for every i, concatenated."""
+    total = int(counts.sum())
+    ends = np.cumsum(counts)
+    return np.arange(total, dtype=np.int64) - np.repeat(ends - counts, counts)
+
+
 def split_words(texts: pa.Array | pa.ChunkedArray) -> WordSplit:
     """Split every text of a batch into words (see the module docstring)."""
     if isinstance(texts, pa.ChunkedArray):
@@ -364,17 +465,13 @@ def split_words(texts: pa.Array | pa.ChunkedArray) -> WordSplit:
         return WordSplit(np.zeros(0, np.int64), np.zeros(len(texts) + 1, np.int64), pa.array([], pa.large_string()))
     encoded = pc.dictionary_encode(chunks)
     occurrence = np.asarray(encoded.indices, dtype=np.int64)  # distinct-chunk index per chunk
-    split = _CHUNKS.split(encoded.dictionary.to_pylist())
-    words_per_chunk = np.fromiter(map(len, split), dtype=np.int64, count=len(split))
-    first_word = np.zeros(len(split) + 1, dtype=np.int64)
-    np.cumsum(words_per_chunk, out=first_word[1:])
-    distinct_words = pc.dictionary_encode(pa.array(list(chain.from_iterable(split)), pa.large_string()))
+    values, words_per_chunk, first_word = _split_distinct(encoded.dictionary)
+    distinct_words = pc.dictionary_encode(values)
     distinct_ids = np.asarray(distinct_words.indices, dtype=np.int64)
-    # Expand each chunk occurrence into its words: positions first_word[c] .. first_word[c+1]-1.
+    # Expand each chunk occurrence into its words: positions first_word[c] .. + words_per_chunk[c] - 1.
     n_words = words_per_chunk[occurrence]
     ends = np.cumsum(n_words)
-    total = int(ends[-1]) if len(ends) else 0
-    gather = np.arange(total, dtype=np.int64) + np.repeat(first_word[occurrence] - (ends - n_words), n_words)
+    gather = np.repeat(first_word[occurrence], n_words) + _ranks(n_words)
     ids = distinct_ids[gather]
     offsets = np.concatenate([[0], ends])[chunk_offsets]
     return WordSplit(ids, offsets, distinct_words.dictionary)
