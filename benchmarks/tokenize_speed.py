@@ -11,7 +11,9 @@ without character offsets, which is what we call in our workers) is shown for re
 reading Parquet, encoding in worker processes, appending end-of-document ids, the seeded
 shuffle, writing shards, index and header. Both run in fresh processes, alternately, and the
 best of ``--repeats`` runs is kept for each (the machine is shared; the best is the least
-disturbed). Tokens/s counts text tokens (without the end-of-document ids) for both.
+disturbed). Tokens/s counts text tokens (without the end-of-document ids) for both. CPU
+seconds (all threads and worker processes) are printed too: tokens per CPU-second compares the
+work done independently of how loaded the machine is.
 """
 
 from __future__ import annotations
@@ -39,10 +41,11 @@ import json, sys, time
 from tokenizers import Tokenizer
 tok = Tokenizer.from_file(sys.argv[2])
 texts = [json.loads(line)["text"] for line in open(sys.argv[1], encoding="utf-8")]
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 encodings = getattr(tok, sys.argv[3])(texts, add_special_tokens=False)
-seconds = time.perf_counter() - start
-print(json.dumps({"seconds": seconds, "tokens": sum(len(e.ids) for e in encodings), "documents": len(texts)}))
+seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+tokens = sum(len(e.ids) for e in encodings)
+print(json.dumps({"seconds": seconds, "cpu": cpu, "tokens": tokens, "documents": len(texts)}))
 """
 
 OURS = """
@@ -51,7 +54,8 @@ from winnow.export.tokenize import tokenize
 start = time.perf_counter()
 header = tokenize([sys.argv[1]], sys.argv[2], sys.argv[3], val_fraction=0.01, seed=0, workers=int(sys.argv[4]))
 seconds = time.perf_counter() - start
-print(json.dumps({"seconds": seconds, "tokens": header["text_tokens"], "documents": header["documents"]}))
+result = {"seconds": seconds, "cpu": header["cpu_seconds"], "tokens": header["text_tokens"], "documents": header["documents"]}
+print(json.dumps(result))
 """
 
 
@@ -113,20 +117,25 @@ def main() -> None:
         if peer["tokens"] != ours["tokens"]:
             sys.exit(f"token counts differ: peer {peer['tokens']} vs ours {ours['tokens']}")
 
-    print(f"{'':44} {'docs/s':>9} {'MB/s':>7} {'tokens/s':>11} {'seconds':>8}")
+    print(f"{'':44} {'docs/s':>9} {'MB/s':>7} {'tokens/s':>11} {'seconds':>8} {'CPU s':>7} {'tokens/CPU s':>12}")
     for name, r in (
         ("HF tokenizers encode_batch (peer)", peer),
         ("HF tokenizers encode_batch_fast (no offsets)", fast),
         (f"winnow tokenize, {args.workers} workers (end to end)", ours),
     ):
         s = r["seconds"]
-        print(f"{name:44} {r['documents'] / s:9.0f} {megabytes / s:7.2f} {r['tokens'] / s:11.0f} {s:8.2f}")
+        print(
+            f"{name:44} {r['documents'] / s:9.0f} {megabytes / s:7.2f} {r['tokens'] / s:11.0f} {s:8.2f}"
+            f" {r['cpu']:7.2f} {r['tokens'] / r['cpu']:12.0f}"
+        )
     print(
         f"all runs (s): peer {[round(r['seconds'], 2) for r in peer_runs]}, ours {[round(r['seconds'], 2) for r in our_runs]}"
     )
     ratio = peer["seconds"] / ours["seconds"]
     print(f"ratio winnow/peer tokens/s: {ratio:.2f} (target >= 0.80) {'OK' if ratio >= 0.8 else 'BELOW TARGET'}")
     print(f"ratio winnow/encode_batch_fast tokens/s: {fast['seconds'] / ours['seconds']:.2f} (what we call inside)")
+    # Tokens per CPU-second does not depend on how busy the (shared) machine is.
+    print(f"ratio winnow/peer tokens per CPU-second: {peer['cpu'] / ours['cpu']:.2f}")
 
 
 if __name__ == "__main__":
