@@ -1,7 +1,7 @@
 """Peak memory of exact + fuzzy dedup over 1,000,000 documents, end to end through `winnow run`.
 
 The documents are the shared corpus repeated with random edits: copy k of a document has about
-k % 10 percent of its words replaced, dropped or duplicated, and its own id, so the run has large clusters
+k % 10 percent of its words replaced, dropped or duplicated (seeded: the same input every time), and its own id, so the run has large clusters
 of near-duplicates and many records that are only similar. Texts are cut to --max-chars (default 3000)
 to keep the input at about 2 GB on a shared machine: the memory that must stay bounded is the per-record
 state of the dedup phases (keys, buckets, edges, cluster tables), which does not depend on text length;
@@ -31,39 +31,45 @@ CORPUS = ROOT.parent / "shared" / "data" / "corpus" / "web.jsonl.zst"
 NUM_FILES = 16
 
 
-def make_input(folder: Path, n_docs: int, max_chars: int) -> None:
+def _write_file(args: tuple[Path, int, int, int]) -> None:
+    """Write input file ``index``: documents n = index, index + NUM_FILES, … (copy n // corpus size)."""
     import orjson
     import zstandard
+
+    folder, index, n_docs, max_chars = args
+    with zstandard.open(CORPUS, "rt", encoding="utf-8") as f:
+        base = [orjson.loads(line) for line in f]
+    rng = random.Random(index)
+    with open(folder / f"part-{index:02d}.jsonl", "wb") as out:
+        for n in range(index, n_docs, NUM_FILES):
+            doc = base[n % len(base)]
+            copy = n // len(base)
+            text = doc["text"][:max_chars]
+            if copy:
+                words = text.split(" ")
+                for _ in range(int(len(words) * (copy % 10) / 100)):
+                    i = rng.randrange(len(words))
+                    op = rng.random()
+                    if op < 0.4:
+                        words[i] = rng.choice(("data", "value", "the", "item", "12", "new"))
+                    elif op < 0.7 and len(words) > 1:
+                        del words[i]
+                    else:
+                        words.insert(i, words[i])
+                text = " ".join(words)
+            record = {"id": f"{doc['id']}#{copy}", "text": text, "source": doc["source"]}
+            out.write(orjson.dumps(record) + b"\n")
+
+
+def make_input(folder: Path, n_docs: int, max_chars: int, workers: int) -> None:
+    from multiprocessing import Pool
 
     if (folder / "_done").exists():
         return
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    with zstandard.open(CORPUS, "rt", encoding="utf-8") as f:
-        base = [orjson.loads(line) for line in f]
-    rng = random.Random(42)
-    outs = [open(folder / f"part-{i:02d}.jsonl", "wb") for i in range(NUM_FILES)]
-    for n in range(n_docs):
-        doc = base[n % len(base)]
-        copy = n // len(base)
-        text = doc["text"][:max_chars]
-        if copy:
-            words = text.split(" ")
-            rate = (copy % 10) / 100
-            for _ in range(int(len(words) * rate)):
-                i = rng.randrange(len(words))
-                op = rng.random()
-                if op < 0.4:
-                    words[i] = rng.choice(("data", "value", "the", "item", "12", "new"))
-                elif op < 0.7 and len(words) > 1:
-                    del words[i]
-                else:
-                    words.insert(i, words[i])
-            text = " ".join(words)
-        record = {"id": f"{doc['id']}#{copy}", "text": text, "source": doc["source"]}
-        outs[n % NUM_FILES].write(orjson.dumps(record) + b"\n")
-    for o in outs:
-        o.close()
+    with Pool(workers) as pool:
+        pool.map(_write_file, [(folder, i, n_docs, max_chars) for i in range(NUM_FILES)])
     (folder / "_done").write_text("")
 
 
@@ -100,7 +106,7 @@ def main() -> None:
     work = Path(args.work)
     folder = work / f"input-{args.docs}-{args.max_chars}"
     start = time.perf_counter()
-    make_input(folder, args.docs, args.max_chars)
+    make_input(folder, args.docs, args.max_chars, args.workers)
     megabytes = sum(p.stat().st_size for p in folder.glob("*.jsonl")) / 1e6
     print(f"input: {args.docs:,} docs, {megabytes:,.0f} MB in {NUM_FILES} JSONL files "
           f"(made in {time.perf_counter() - start:.0f} s)", flush=True)
