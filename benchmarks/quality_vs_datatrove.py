@@ -108,6 +108,7 @@ def ours(ids: list[str], texts: list[str], batch_size: int, skip_agreement: bool
         for i in range(0, len(ids), batch_size)
     ]
     words._CHUNKS.words.clear()  # start cold, like DataTrove
+    words._LAST.__init__()
     steps = [build_step(name, {}) for name in FILTERS]
     stats = {name: {"docs": 0, "bytes": 0, "seconds": 0.0} for name in FILTERS}
     kept = 0

@@ -364,15 +364,12 @@ def _re2(chars: str) -> str:
 
 
 # The fast path again, vectorised with Arrow over all distinct chunks of a batch: a core that
-# starts and ends with a letter or digit, wrapped in affix characters, with none of the context
+# starts and ends with a letter, a digit or a character never peeled off, wrapped in affix characters, with none of the context
 # rules in play. Anything this pattern or the exclusions below do not clear goes to split_chunk.
 _EASY_PREFIX = "([{<)]}>\"'“‘`*#&_$§…—–"
-_EASY_SUFFIX = ")]}>([{<\"'”’“‘`´.,*#&_!?…—–"
-_EASY = (
-    f"^(?P<pre>[{_re2(_EASY_PREFIX)}]*)"
-    r"(?P<core>[\pL\pN](?:\S*?[\pL\pN])?)"
-    f"(?P<suf>[{_re2(_EASY_SUFFIX)}]*)$"
-)
+_EASY_SUFFIX = ")]}>([{<\"'”’“‘`´.,:;*#&_!?…—–"
+# A core starts and ends with a letter, a digit or a character that is never peeled off.
+_EASY_CORE = r"^(?:[\pL\pN./\\|@^~-]\S*[\pL\pN/\\|@^~=¶-]|[\pL\pN/\\|@^~-])$"
 _NOT_EASY_CORE = "|".join(
     [
         "['’]",
@@ -381,23 +378,32 @@ _NOT_EASY_CORE = "|".join(
         f"[{_re2(_ICONS)}]",
         r"[0-9][-+*^][0-9-]",
         f"[{_re2(_LOWER + _QUOTE_CHARS)}]\\.[{_re2(_UPPER + _QUOTE_CHARS)}]",
-        r"[\pL\pN][-–—~:<>=/,]\pL",
+        r"[\pL\pN](?:[-–—~]+|[:<>=/,])\pL",
     ]
 )
+# A suffix run where ':' or ';' is not the last character may hold an emoticon (":)", ":*", "):"...).
+_EMOTICON_PARTS = r"[:;]."
 _ODD_CORES = sorted(_SPLIT_WHOLE) + sorted({w[:-1] for w in _KEEP_WHOLE if w.endswith(".")}) + ["8"]
 _WHOLE_SPECIALS = sorted(_KEEP_WHOLE | _EMOTICONS | set(_SPLIT_WHOLE))
 
 
 def _split_distinct(chunks: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]:
     """Words of each distinct chunk: (all words, words per chunk, index of each chunk's first word)."""
-    parts = pc.extract_regex(chunks, _EASY)
-    matched = np.asarray(parts.is_valid(), dtype=bool)
-    pre, core, suf = (pc.fill_null(parts.field(k), "") for k in ("pre", "core", "suf"))
-    easy = matched & ~np.asarray(pc.match_substring_regex(core, _NOT_EASY_CORE), dtype=bool)
+    # Affix runs by trimming (fast kernels, no backtracking regex): prefix, core, suffix.
+    pre = pc.extract_regex(chunks, f"^(?P<pre>[{_re2(_EASY_PREFIX)}]*)").field("pre")
+    rest = pc.utf8_ltrim(chunks, characters=_EASY_PREFIX)
+    suf = pc.extract_regex(rest, f"(?P<suf>[{_re2(_EASY_SUFFIX)}]*)$").field("suf")
+    core = pc.utf8_rtrim(rest, characters=_EASY_SUFFIX)
+    easy = np.asarray(pc.match_substring_regex(core, _EASY_CORE), dtype=bool)
+    easy &= ~np.asarray(pc.match_substring_regex(core, _NOT_EASY_CORE), dtype=bool)
     easy &= ~np.asarray(pc.is_in(core, pa.array(_ODD_CORES, core.type)), dtype=bool)
     easy &= ~np.asarray(pc.is_in(chunks, pa.array(_WHOLE_SPECIALS, chunks.type)), dtype=bool)
     easy &= ~np.asarray(pc.match_substring(suf, "''"), dtype=bool) & ~np.asarray(
         pc.match_substring(pre, "''"), dtype=bool
+    )
+    easy &= ~np.asarray(pc.match_substring_regex(suf, _EMOTICON_PARTS), dtype=bool)
+    easy &= ~np.asarray(pc.match_substring_regex(suf, r"^[^:;]+[:;]$"), dtype=bool) | ~np.asarray(
+        pc.match_substring_regex(suf, r"[)\]}]"), dtype=bool
     )
     easy_index = np.flatnonzero(easy)
     hard_index = np.flatnonzero(~easy)
@@ -405,7 +411,7 @@ def _split_distinct(chunks: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]
     pre, core, suf = pre.take(take), core.take(take), suf.take(take)
     # A final period stays on the word after a capital that does not follow another capital.
     single_dot = np.asarray(pc.match_substring_regex(suf, r"^\.(?:[^.]|$)"), dtype=bool)
-    splits_dot = np.asarray(pc.match_substring_regex(core, r"[\p{Ll}\p{Nd}]$|\p{Lu}\p{Lu}$"), dtype=bool)
+    splits_dot = np.asarray(pc.match_substring_regex(core, r"[\p{Ll}\p{Nd}|-]$|\p{Lu}\p{Lu}$"), dtype=bool)
     attach = pa.array(single_dot & ~splits_dot)
     dot = pa.scalar(".", core.type)
     core = pc.if_else(attach, pc.binary_join_element_wise(core, dot, pa.scalar("", core.type)), core)
@@ -453,11 +459,55 @@ def _ranks(counts: np.ndarray) -> np.ndarray:
     return np.arange(total, dtype=np.int64) - np.repeat(ends - counts, counts)
 
 
+class LastSplit:
+    """The words of the last batch split in this process, by text.
+
+    Steps run one after another on the same batch (gopher_repetition, then gopher_quality on the
+    texts it kept): the second finds every text here and reuses its words instead of splitting
+    again -- what DataTrove's per-document LRU cache does, for a batch."""
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}
+        self.split: WordSplit | None = None
+
+    def remember(self, texts: list[str], split: WordSplit) -> None:
+        self.index = {text: i for i, text in enumerate(texts)}
+        self.split = split
+
+    def recall(self, texts: list[str]) -> WordSplit | None:
+        if self.split is None or not texts:
+            return None
+        index = self.index
+        rows = [index.get(text, -1) for text in texts]
+        if -1 in rows:
+            return None
+        rows_array = np.array(rows, dtype=np.int64)
+        old = self.split
+        counts = old.counts[rows_array]
+        offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        ids = old.ids[np.repeat(old.offsets[:-1][rows_array], counts) + _ranks(counts)]
+        return WordSplit(ids, offsets, old.vocabulary)
+
+
+_LAST = LastSplit()
+
+
 def split_words(texts: pa.Array | pa.ChunkedArray) -> WordSplit:
     """Split every text of a batch into words (see the module docstring)."""
     if isinstance(texts, pa.ChunkedArray):
         texts = texts.combine_chunks()
     texts = texts.cast(pa.large_string()) if pa.types.is_string(texts.type) else texts
+    as_python = texts.fill_null("").to_pylist()
+    known = _LAST.recall(as_python)
+    if known is not None:
+        return known
+    split = _split_words(texts)
+    _LAST.remember(as_python, split)
+    return split
+
+
+def _split_words(texts: pa.Array) -> WordSplit:
     chunk_lists = pc.utf8_split_whitespace(texts.fill_null(""))
     chunk_offsets = np.asarray(chunk_lists.offsets, dtype=np.int64)
     chunks = pc.list_flatten(chunk_lists)
