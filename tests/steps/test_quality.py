@@ -246,3 +246,32 @@ def test_empty_batch_and_empty_texts():
         assert "a" in result.rejected.column("id").to_pylist(), name
         # Blank text repeats nothing (DataTrove's repetition filter keeps it too); the others drop it.
         assert result.kept.column("id").to_pylist() == (["b"] if name == "gopher_repetition" else [])
+
+
+def test_the_four_filters_run_end_to_end_through_run(tmp_path, test_data):
+    from winnow import Recipe, read_output, run
+
+    docs = load_samples(test_data)
+    recipe = Recipe.from_dict(
+        {
+            "input": {"path": str(test_data / "quality" / "samples.jsonl"), "format": "jsonl"},
+            "steps": [{name: {}} for name in FILTERS],
+            "output": {"path": str(tmp_path / "out"), "format": "parquet", "keep_rejected": True},
+        }
+    )
+    manifest = run(recipe, workers=2)
+    kept = read_output(tmp_path / "out")
+    rejected = read_output(tmp_path / "out", rejected=True)
+    assert kept.num_rows + rejected.num_rows == len(docs)
+    # DataTrove's chain on the same documents (C4 rewrites the text FineWeb then judges).
+    survivors = [d for d in docs if all(d["datatrove"][f] is None for f in FILTERS[:3])]
+    assert kept.num_rows > 0
+    assert set(kept.column("id").to_pylist()) <= {d["id"] for d in survivors}
+    steps = {s["name"]: s for s in manifest["steps"]}
+    first = steps["gopher_repetition"]
+    assert first["in"] == len(docs)
+    assert sum(first["dropped"].values()) == sum(d["datatrove"]["gopher_repetition"] is not None for d in docs)
+    for reason in rejected.column("reason").to_pylist():
+        assert reason.split(": ")[0] in FILTERS
+    assert "gopher_quality.word_count" in kept.column_names
+    assert "fineweb_quality.line_punct_ratio" in kept.column_names
