@@ -151,7 +151,7 @@ class UrlFilter(Step):
 
 # --- word_filter --------------------------------------------------------------------------------
 class WordFilterParams(StepParams):
-    word_lists: list[str] = Field(description="Files of words or phrases (one per line, # comments).")
+    word_lists: list[str] = Field([], description="Files of words or phrases (one per line, # comments); required.")
     max_matches: int | None = Field(
         0, description="Drop a document with more occurrences of listed words than this (0: any; null: off)."
     )
