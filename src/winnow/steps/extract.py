@@ -2,9 +2,10 @@
 
 Library: Resiliparse (``extract_plain_text(main_content=True)`` on a Lexbor parse tree). Chosen by
 measurement on the 3,151 English Debian documentation pages of ../shared/data/html.tar.zst against
-their naive extraction (benchmarks/html_extract.py): it removes ~92% of the navigation/boilerplate
-while keeping ~91% of the content, at ~550 pages/s on one core; trafilatura removes more boilerplate
-(~98%) but keeps less content (~85%) and is ~14x slower (38 pages/s in its fast mode, 13 otherwise).
+their naive extraction (benchmarks/html_extract.py): it removes ~95% of the navigation/boilerplate and
+keeps ~83% of the content at ~340 pages/s on one (shared) core; trafilatura removes a little more (96%),
+keeps as much, and is ~10x slower (32 pages/s in its fast mode); DataTrove's Trafilatura extractor, as
+FineWeb ran it, ran at 20 pages/s and kept 74%.
 
 Besides rewriting ``text``, the step adds to ``meta``:
 
