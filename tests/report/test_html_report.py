@@ -63,7 +63,7 @@ def test_report_shows_the_run(rich_run: Path, rich_report: Path) -> None:
 
 @pytest.mark.browser
 def test_report_opens_in_chromium_without_errors(rich_run: Path, rich_report: Path, tmp_path: Path) -> None:
-    from chromium import CHROMIUM, Browser
+    from report_browser import CHROMIUM, Browser
 
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run scripts/install-browser.sh (make test does)")
