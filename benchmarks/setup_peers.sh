@@ -9,5 +9,5 @@ if [ ! -x .venv-peers/bin/python ]; then
   $PY -m venv .venv-peers
 fi
 .venv-peers/bin/pip install -q --upgrade pip
-.venv-peers/bin/pip install -q "datatrove==0.10.*" spacy "xxhash<4" datasketch orjson zstandard tokenizers regex trafilatura
+.venv-peers/bin/pip install -q "datatrove==0.10.*" spacy "xxhash<4" datasketch orjson zstandard tokenizers regex trafilatura ftfy
 echo "peers installed in benchmarks/.venv-peers"
