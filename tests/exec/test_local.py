@@ -63,6 +63,12 @@ def test_counts_add_up_and_every_drop_has_a_reason(corpus_2k, tmp_path):
     for a, b in zip(steps, steps[1:]):
         assert a["out"] == b["in"]
     assert steps[1]["in"] - steps[1]["out"] == steps[1]["dropped"]["too_few_words"]
+    # characters through each step: a filter loses exactly the characters of what it dropped
+    assert steps[0]["chars_in"] == manifest["by_source"]["debian-docs"]["input_chars"]
+    assert steps[0]["chars_out"] < steps[0]["chars_in"]  # normalize_whitespace rewrites
+    short_chars = sum(pc.utf8_length(short.column("text")).to_pylist())
+    assert steps[1]["chars_in"] - steps[1]["chars_out"] == short_chars
+    assert steps[2]["chars_out"] == sum(pc.utf8_length(kept.column("text")).to_pylist())
     # provenance survives: source, url, licence, input file
     assert set(kept.column("source").to_pylist()) == {"debian-docs"}
     source_urls = {d["id"]: d.get("url") for d in map(orjson.loads, corpus_2k.read_bytes().splitlines())}

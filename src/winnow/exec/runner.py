@@ -234,6 +234,8 @@ def build_manifest(
             "global": isinstance(step, GlobalStage),
             "in": 0,
             "out": 0,
+            "chars_in": 0,
+            "chars_out": 0,
             "dropped": Counter(),
             "wall_seconds": 0.0,
             "cpu_seconds": 0.0,
@@ -249,8 +251,8 @@ def build_manifest(
     for stats in sorted(all_stats, key=lambda s: (s["segment"], s["shard"])):
         for s in stats["steps"]:
             target = per_step[s["index"]]
-            for key in ("in", "out", "wall_seconds", "cpu_seconds"):
-                target[key] += s[key]
+            for key in ("in", "out", "chars_in", "chars_out", "wall_seconds", "cpu_seconds"):
+                target[key] += s.get(key, 0)
             target["dropped"].update(s["dropped"])
             target["counters"].update(s["counters"])
         for key, values in stats["tallies"].items():

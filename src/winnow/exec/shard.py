@@ -91,6 +91,12 @@ def _tally(table: pa.Table, into: dict[str, Counter], prefix: str) -> None:
             into[f"{column}\t{key}"][f"{prefix}_chars"] += total or 0
 
 
+def _chars(batch: pa.Table) -> int:
+    if batch.num_rows == 0:
+        return 0
+    return pc.sum(pc.utf8_length(batch.column("text"))).as_py() or 0
+
+
 def _remove_stale(directory: str, name: str) -> None:
     """Delete what a killed earlier attempt at this shard left (renamed or temporary parts)."""
     fs, root = url_to_fs(directory)
@@ -126,7 +132,16 @@ def run_shard(job: ShardJob, progress: Callable[[int], None] | None = None) -> d
     writers = [w for w in (kept_writer, rejected_writer, quarantine_writer) if w is not None]
 
     step_stats = [
-        {"in": 0, "out": 0, "dropped": Counter(), "wall_seconds": 0.0, "cpu_seconds": 0.0, "counters": Counter()}
+        {
+            "in": 0,
+            "out": 0,
+            "chars_in": 0,
+            "chars_out": 0,
+            "dropped": Counter(),
+            "wall_seconds": 0.0,
+            "cpu_seconds": 0.0,
+            "counters": Counter(),
+        }
         for _ in job.steps
     ]
     tallies: dict[str, Counter] = defaultdict(Counter)
@@ -141,6 +156,7 @@ def run_shard(job: ShardJob, progress: Callable[[int], None] | None = None) -> d
             batch_records = batch.num_rows + len(bad)
             if job.segment == 0:
                 _tally(batch, tallies, "input")
+            chars = _chars(batch) if job.steps else 0
             for stats, step in zip(step_stats, job.steps):
                 if batch.num_rows == 0:
                     break
@@ -157,6 +173,9 @@ def run_shard(job: ShardJob, progress: Callable[[int], None] | None = None) -> d
                 stats["cpu_seconds"] += time.process_time() - c0
                 stats["in"] += batch.num_rows
                 stats["out"] += result.kept.num_rows
+                stats["chars_in"] += chars
+                chars = _chars(result.kept)  # after the step: rewriting steps change it too
+                stats["chars_out"] += chars
                 if step.counters:
                     stats["counters"].update(step.counters)
                     step.counters.clear()

@@ -145,6 +145,8 @@ def _funnel(s: dict[str, Any]) -> str:
     # Characters after step k: what is finally kept plus what later steps dropped (each measured
     # as it was when dropped), so rewriting steps show as the gap between "input" and the first step.
     after = [s["kept"]["chars"] + sum(r["dropped_chars"] for r in rows[k + 1 :]) for k in range(len(rows))]
+    if all("chars_out" in r for r in rows):
+        after = [r["chars_out"] for r in rows]  # measured by the executor after each step
     chars_chart = svg.bar_chart(
         labels,
         [[input_chars, *after], [0] + [r["dropped_chars"] for r in rows]],
