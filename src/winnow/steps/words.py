@@ -376,11 +376,19 @@ _NOT_EASY_CORE = "|".join(
         "[0-9](?:" + "|".join(re.escape(u) for u in _UNITS) + ")$",
         r"\.\.|…",
         f"[{_re2(_ICONS)}]",
-        r"[0-9][-+*^][0-9-]",
         f"[{_re2(_LOWER + _QUOTE_CHARS)}]\\.[{_re2(_UPPER + _QUOTE_CHARS)}]",
-        r"[\pL\pN](?:[-–—~]+|[:<>=/,])\pL",
     ]
 )
+# The infix rules without a period in them, as (before)(infix)(after) for Arrow: a core with one
+# of these (and no period, so it cannot be a URL) is split by inserting spaces, twice (a match
+# consumes the letter after it, so "a-b-c" needs a second pass).
+_INFIX_SPLITS = [
+    r"([0-9])([-+*^])([0-9-])",
+    r"(\pL)(,)(\pL)",
+    r"([\pL\pN])(---|--|——|-|–|—|~)(\pL)",
+    r"([\pL\pN])([:<>=/])(\pL)",
+]
+_ANY_INFIX = r"[0-9][-+*^][0-9-]|[\pL\pN](?:[-–—~]+|[:<>=/,])\pL"
 # A suffix run where ':' or ';' is not the last character may hold an emoticon (":)", ":*", "):"...).
 _EMOTICON_PARTS = r"[:;]."
 _ODD_CORES = sorted(_SPLIT_WHOLE) + sorted({w[:-1] for w in _KEEP_WHOLE if w.endswith(".")}) + ["8"]
@@ -396,6 +404,8 @@ def _split_distinct(chunks: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]
     core = pc.utf8_rtrim(rest, characters=_EASY_SUFFIX)
     easy = np.asarray(pc.match_substring_regex(core, _EASY_CORE), dtype=bool)
     easy &= ~np.asarray(pc.match_substring_regex(core, _NOT_EASY_CORE), dtype=bool)
+    has_infix = np.asarray(pc.match_substring_regex(core, _ANY_INFIX), dtype=bool)
+    easy &= ~(has_infix & np.asarray(pc.match_substring(core, "."), dtype=bool))
     easy &= ~np.asarray(pc.is_in(core, pa.array(_ODD_CORES, core.type)), dtype=bool)
     easy &= ~np.asarray(pc.is_in(chunks, pa.array(_WHOLE_SPECIALS, chunks.type)), dtype=bool)
     easy &= ~np.asarray(pc.match_substring(suf, "''"), dtype=bool) & ~np.asarray(
@@ -418,14 +428,21 @@ def _split_distinct(chunks: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]
     suf = pc.if_else(attach, pc.utf8_slice_codeunits(suf, 1), suf)
     pre_words, n_pre = _pieces(pre, "(.)")
     suf_words, n_suf = _pieces(suf, r"(\.\.+|.)")
-    n_easy = n_pre + 1 + n_suf
+    spaced = core
+    for pattern in _INFIX_SPLITS:
+        for _ in range(2):
+            spaced = pc.replace_substring_regex(spaced, pattern, r"\1 \2 \3")
+    core_lists = pc.utf8_split_whitespace(spaced)
+    n_core = np.asarray(pc.list_value_length(core_lists), dtype=np.int64)
+    core_words = pc.list_flatten(core_lists).cast(pa.large_string())
+    n_easy = n_pre + n_core + n_suf
     starts = np.zeros(len(n_easy), dtype=np.int64)
     np.cumsum(n_easy[:-1], out=starts[1:])
     # Place prefix words, the core, then suffix words of each easy chunk side by side.
     pre_place = np.repeat(starts, n_pre) + _ranks(n_pre)
-    core_place = starts + n_pre
-    suf_place = np.repeat(core_place + 1, n_suf) + _ranks(n_suf)
-    easy_values = pa.concat_arrays([pre_words, core.cast(pa.large_string()), suf_words])
+    core_place = np.repeat(starts + n_pre, n_core) + _ranks(n_core)
+    suf_place = np.repeat(starts + n_pre + n_core, n_suf) + _ranks(n_suf)
+    easy_values = pa.concat_arrays([pre_words, core_words, suf_words])
     order = np.empty(len(easy_values), dtype=np.int64)
     order[np.concatenate([pre_place, core_place, suf_place])] = np.arange(len(easy_values))
     easy_values = easy_values.take(pa.array(order))
