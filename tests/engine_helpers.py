@@ -9,7 +9,7 @@ import pyarrow as pa
 
 def slow_batch(batch: pa.Table) -> pa.Table:
     """Pass a batch through, slowly: widens the window in which a test kills a run."""
-    time.sleep(0.03)
+    time.sleep(0.1)
     return batch
 
 

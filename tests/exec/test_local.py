@@ -140,15 +140,22 @@ def _cli(recipe_path: Path, *flags: str) -> subprocess.Popen:
 def test_sigkill_at_any_moment_then_resume_loses_and_doubles_nothing(corpus_2k, tmp_path):
     steps = [{"python": {"function": "engine_helpers:slow_batch", "mode": "batch"}}, {"length_filter": {"min_words": 50}}]
     reference = recipe(corpus_2k, tmp_path / "reference", input={"shard_mb": 1}, steps=steps, batch_size=100)
+    started = time.perf_counter()
     expected = run(reference, workers=2)
+    work = time.perf_counter() - started  # the run's own time, without the CLI's start-up
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "winnow.cli", "steps"], check=True, capture_output=True)
+    start_up = time.perf_counter() - started  # importing winnow, pyarrow and every step
     killed = recipe(corpus_2k, tmp_path / "killed", input={"shard_mb": 1}, steps=steps, batch_size=100)
     recipe_path = tmp_path / "killed.yaml"
     Recipe.from_dict(killed).to_yaml(recipe_path)
 
     kills = 0
-    for delay in (0.8, 1.6, 1.2, 2.5):  # kill the first run, then kill resumed runs too
+    # Kill the first run, then resumed runs too, at moments spread over the run's own time (after
+    # the CLI's start-up), so that the kills land mid-run however fast the machine is.
+    for share in (0.15, 0.35, 0.25, 0.5):
         proc = _cli(recipe_path, *(["--resume"] if kills else []))
-        time.sleep(delay)
+        time.sleep(start_up + share * work)
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
             kills += 1
