@@ -6,7 +6,9 @@ import argparse
 import json
 import sys
 import textwrap
-from typing import Any, Callable
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 from winnow.errors import WinnowError
 
@@ -167,7 +169,13 @@ def _cmd_tokenize(args: argparse.Namespace) -> int:
     if args.shard_tokens:
         kwargs["shard_tokens"] = args.shard_tokens
     summary = tokenize(args.data, args.tokenizer, args.output, **kwargs)
-    print(json.dumps(summary, indent=2, default=str))
+    print(
+        f"{summary['documents']:,} documents, {summary['tokens']:,} tokens ({summary['dtype']}) "
+        f"in {summary['wall_seconds']:.1f} s -> {args.output}"
+    )
+    for name, split in summary["splits"].items():
+        print(f"  {name:<6} {split['documents']:>10,} documents {split['tokens']:>14,} tokens  {len(split['shards'])} shard(s)")
+    print(f"header: {Path(args.output) / 'tokens.json'}; read with winnow.export.TokenDataset({str(args.output)!r})")
     return 0
 
 
