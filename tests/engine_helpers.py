@@ -38,7 +38,7 @@ from winnow.steps.base import GlobalStage, StepParams, TaskRunner  # noqa: E402
 
 def _lengths(path: str) -> list[tuple[int, str]]:
     table = pq.read_table(path, columns=["id", "text"])
-    return list(zip(pc.utf8_length(table.column("text")).to_pylist(), table.column("id").to_pylist()))
+    return list(zip(pc.utf8_length(table.column("text")).to_pylist(), table.column("id").to_pylist(), strict=True))
 
 
 @register

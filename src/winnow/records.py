@@ -22,7 +22,8 @@ carry ``reason`` and the raw input in ``text``.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import orjson
 import pyarrow as pa

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pyarrow.compute as pc
 import pytest
+
 import engine_helpers  # noqa: F401 — registers the test_keep_longest stage
 from corpus_sample import write_corpus
-
 from winnow import read_output, run
 
 
@@ -49,7 +49,7 @@ def test_ray_executor_gives_the_same_records_as_local(corpus, tmp_path):
 
     def records(out):
         t = read_output(str(out))
-        return sorted(zip(t.column("id").to_pylist(), t.column("text").to_pylist()))
+        return sorted(zip(t.column("id").to_pylist(), t.column("text").to_pylist(), strict=True))
 
     assert records(tmp_path / "local") == records(tmp_path / "ray")
     assert on_ray["counts"] == local["counts"]

@@ -14,8 +14,8 @@ from pathlib import Path
 import orjson
 import pyarrow.compute as pc
 import pytest
-from corpus_sample import write_corpus
 
+from corpus_sample import write_corpus
 from winnow import Recipe, read_output, run
 from winnow.errors import WinnowError
 
@@ -34,7 +34,7 @@ def recipe(input_path: Path, out: Path, **extra) -> dict:
 
 def records(out: Path) -> list[tuple[str, str]]:
     table = read_output(str(out))
-    return sorted(zip(table.column("id").to_pylist(), table.column("text").to_pylist()))
+    return sorted(zip(table.column("id").to_pylist(), table.column("text").to_pylist(), strict=True))
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ def test_counts_add_up_and_every_drop_has_a_reason(corpus_2k, tmp_path):
     steps = manifest["steps"]
     assert [s["name"] for s in steps] == ["normalize_whitespace", "length_filter", "sample"]
     assert steps[0]["in"] == 2000
-    for a, b in zip(steps, steps[1:]):
+    for a, b in zip(steps, steps[1:], strict=False):
         assert a["out"] == b["in"]
     assert steps[1]["in"] - steps[1]["out"] == steps[1]["dropped"]["too_few_words"]
     # characters through each step: a filter loses exactly the characters of what it dropped
@@ -72,7 +72,7 @@ def test_counts_add_up_and_every_drop_has_a_reason(corpus_2k, tmp_path):
     # provenance survives: source, url, licence, input file
     assert set(kept.column("source").to_pylist()) == {"debian-docs"}
     source_urls = {d["id"]: d.get("url") for d in map(orjson.loads, corpus_2k.read_bytes().splitlines())}
-    assert dict(zip(kept.column("id").to_pylist(), kept.column("url").to_pylist())) == {
+    assert dict(zip(kept.column("id").to_pylist(), kept.column("url").to_pylist(), strict=True)) == {
         i: source_urls[i] for i in kept.column("id").to_pylist()
     }
     assert sum(u is not None for u in kept.column("url").to_pylist()) > 0.9 * kept.num_rows
@@ -97,7 +97,7 @@ def test_derived_ids_name_the_real_line_across_byte_range_shards(shared_data, tm
     no_ids.write_bytes(b"".join(orjson.dumps({"text": orjson.loads(line)["text"]}) + b"\n" for line in lines))
     run(recipe(no_ids, tmp_path / "out", input={"shard_mb": 0.5}, steps=[]), workers=2)
     table = read_output(str(tmp_path / "out"))
-    by_id = dict(zip(table.column("id").to_pylist(), table.column("text").to_pylist()))
+    by_id = dict(zip(table.column("id").to_pylist(), table.column("text").to_pylist(), strict=True))
     assert len(by_id) == 600
     for number in (1, 137, 599, 600):
         assert by_id[f"no-ids.jsonl:{number}"] == orjson.loads(lines[number - 1])["text"]

@@ -13,8 +13,8 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 import pytest
-from corpus_sample import corpus_lines
 
+from corpus_sample import corpus_lines
 from winnow import read_output, run
 from winnow.errors import InputError, RecipeError
 
@@ -108,7 +108,7 @@ def test_parquet_csv_and_text_inputs_give_the_same_documents(docs, tmp_path):
     want = sorted((d["id"], d["text"]) for d in docs)
     for out in ("pq", "csv"):
         table = read_output(str(tmp_path / out))
-        assert sorted(zip(table.column("id").to_pylist(), table.column("text").to_pylist())) == want
+        assert sorted(zip(table.column("id").to_pylist(), table.column("text").to_pylist(), strict=True)) == want
         assert orjson.loads(table.column("meta")[0].as_py())["title"] == next(
             d["title"] for d in docs if d["id"] == table.column("id")[0].as_py()
         )

@@ -11,7 +11,8 @@ import multiprocessing as mp
 import os
 import signal
 import time
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from winnow.exec.shard import ShardJob, run_shard
 from winnow.steps.base import TaskRunner

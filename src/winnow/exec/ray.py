@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from winnow.exec.shard import ShardJob, run_shard
 from winnow.steps.base import TaskRunner

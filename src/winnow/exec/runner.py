@@ -42,7 +42,7 @@ LIBRARIES = ["pyarrow", "numpy", "orjson", "pydantic", "fsspec", "ray", "ftfy", 
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def _segments(steps: list[Step]) -> list[tuple[int, list[Step]]]:

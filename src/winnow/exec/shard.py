@@ -14,8 +14,9 @@ import posixpath
 import re
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import orjson
 import pyarrow as pa
@@ -85,7 +86,8 @@ def _tally(table: pa.Table, into: dict[str, Counter], prefix: str) -> None:
             [("chars", "sum"), ("chars", "count")]
         )
         for key, total, count in zip(
-            grouped.column("key").to_pylist(), grouped.column("chars_sum").to_pylist(), grouped.column("chars_count").to_pylist()
+            grouped.column("key").to_pylist(), grouped.column("chars_sum").to_pylist(), grouped.column("chars_count").to_pylist(),
+            strict=True,
         ):
             into[f"{column}\t{key}"][f"{prefix}_docs"] += count
             into[f"{column}\t{key}"][f"{prefix}_chars"] += total or 0
@@ -157,7 +159,7 @@ def run_shard(job: ShardJob, progress: Callable[[int], None] | None = None) -> d
             if job.segment == 0:
                 _tally(batch, tallies, "input")
             chars = _chars(batch) if job.steps else 0
-            for stats, step in zip(step_stats, job.steps):
+            for stats, step in zip(step_stats, job.steps, strict=True):
                 if batch.num_rows == 0:
                     break
                 t0, c0 = time.perf_counter(), time.process_time()

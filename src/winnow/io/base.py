@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import importlib
 import posixpath
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Iterator
+from typing import Any, ClassVar
 
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, field_validator

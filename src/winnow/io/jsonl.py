@@ -7,7 +7,7 @@ derived ids name the real line of the file.
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import orjson
 import pyarrow as pa

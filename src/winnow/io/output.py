@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import io
 import posixpath
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import IO, Iterator
+from typing import IO
 
 import orjson
 import pyarrow as pa

@@ -6,7 +6,7 @@ their tag columns: that is how a later stage of a run reads the earlier stage's 
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq

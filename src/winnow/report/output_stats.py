@@ -34,6 +34,7 @@ def output_stats(out_dir: str) -> dict[str, Any]:
                 grouped.column("key").to_pylist(),
                 grouped.column("chars_sum").to_pylist(),
                 grouped.column("chars_count").to_pylist(),
+                strict=True,
             ):
                 by[column][key]["docs"] += count
                 by[column][key]["chars"] += total or 0
