@@ -7,7 +7,7 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pytest
 
-import engine_helpers  # noqa: F401 — registers the test_keep_longest stage
+import engine_helpers  # registers the test_keep_longest stage
 from corpus_sample import write_corpus
 from winnow import read_output, run
 
@@ -39,6 +39,11 @@ def test_global_stage_sees_the_whole_dataset_and_counts_add_up(corpus, tmp_path)
     assert manifest["counts"]["input"] == 1200 == manifest["counts"]["kept"] + manifest["counts"]["rejected"]
     assert kept.num_rows == steps["sample"]["out"] > 0
     assert chosen_min > 0
+    # The stage's prepare ran one task per part in worker processes: its time is in the manifest.
+    stage = steps["test_keep_longest"]
+    assert stage["prepare_cpu_seconds"] >= engine_helpers.PREPARE_CPU_PER_PART * manifest["shards"]
+    assert stage["cpu_seconds"] >= stage["prepare_cpu_seconds"] and stage["wall_seconds"] >= stage["prepare_wall_seconds"]
+    assert manifest["cpu_seconds"] >= sum(s["cpu_seconds"] for s in manifest["steps"]) - 0.01
 
 
 @pytest.mark.ray

@@ -93,7 +93,7 @@ class LocalExecutor:
                         results[i] = pending[i].get()  # re-raises a worker's error; the pool is terminated
                         remaining.discard(i)
                         progress(0, 1)
-                time.sleep(0.05)
+                time.sleep(0.01)  # a finished shard is noticed within 10 ms
             while not queue.empty():
                 progress(queue.get(), 0)
         return results  # type: ignore[return-value]

@@ -19,6 +19,7 @@ import dataclasses
 import datetime as dt
 import platform
 import posixpath
+import resource
 import sys
 import time
 from collections import Counter, defaultdict
@@ -155,6 +156,7 @@ def run(
 
     engine = _make_executor(executor, workers, address, progress)
     all_stats: list[dict[str, Any]] = []
+    prepared: dict[int, dict[str, float]] = {}  # step index -> time of a global stage's prepare
     try:
         segments = _segments(steps)
         for k, (offset, seg_steps) in enumerate(segments):
@@ -163,7 +165,9 @@ def run(
                 parts = part_files(at("_winnow", "stages", f"seg-{k - 1}"))
                 stage = seg_steps[0]
                 assert isinstance(stage, GlobalStage)
+                wall, cpu = time.perf_counter(), _cpu_seconds()
                 stage.prepare(parts, at("_winnow", "work", f"{offset:02d}-{stage.name}"), engine.runner())
+                prepared[offset] = {"wall_seconds": time.perf_counter() - wall, "cpu_seconds": _cpu_seconds() - cpu}
                 shards_k = [Shard(i, 0, p, posixpath.basename(p), format=STAGE_FORMAT) for i, p in enumerate(parts)]
             else:
                 shards_k = shards
@@ -198,7 +202,9 @@ def run(
                 all_stats.extend(done + engine.run_shards(jobs, bar))
             finally:
                 bar.close()
-        manifest = build_manifest(recipe, steps, shards, all_stats, engine, started, time.perf_counter() - wall0)
+        manifest = build_manifest(
+            recipe, steps, shards, all_stats, engine, started, time.perf_counter() - wall0, prepared
+        )
         for kind in manifest["outputs"].values():
             for entry in kind:
                 entry["path"] = posixpath.relpath(entry["path"], root)
@@ -206,6 +212,14 @@ def run(
         engine.close()
     write_marker(at("_winnow", "manifest.json"), manifest)
     return manifest
+
+
+def _cpu_seconds() -> float:
+    """CPU seconds of this process and of its finished child processes (local workers).
+
+    Work done in Ray tasks is not seen here: on Ray a stage's prepare counts the driver only."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _versions() -> dict[str, str]:
@@ -226,6 +240,7 @@ def build_manifest(
     engine: Any,
     started: str,
     wall_seconds: float,
+    prepared: dict[int, dict[str, float]] | None = None,
 ) -> dict[str, Any]:
     per_step = [
         {
@@ -267,6 +282,13 @@ def build_manifest(
         outputs["rejected"] += stats["outputs"]["rejected"]
         outputs["quarantine"] += stats["outputs"]["quarantine"]
         cpu += stats["cpu_seconds"]
+    # A global stage's prepare (signatures, buckets, clusters...) is part of its step's time and
+    # of the run's CPU seconds (the data card's compute estimate is built from them).
+    for index, times in (prepared or {}).items():
+        for key in ("wall_seconds", "cpu_seconds"):
+            per_step[index][f"prepare_{key}"] = round(times[key], 3)
+            per_step[index][key] += times[key]
+        cpu += times["cpu_seconds"]
     by_source: dict[str, dict] = {}
     by_license: dict[str, dict] = {}
     for key, values in sorted(tallies.items()):
