@@ -102,6 +102,22 @@ def test_dedup_report(local_two):
     assert f"- {largest:,} records, kept" in report
 
 
+def test_dedup_report_counts_every_record_each_step_saw_with_splits(corpus, local_two, tmp_path):
+    """Steps before and after dedup drop records, and kept records are written by split
+    (data/train/, data/val/...): the report still counts exactly the records each step saw."""
+    recipe = _recipe(corpus, tmp_path / "split")
+    recipe["steps"] = [{"length_filter": {"min_words": 30}}, *recipe["steps"], {"length_filter": {"max_words": 3000}}]
+    recipe["split"] = {"val": 0.1, "test": 0.1}
+    manifest = run(recipe, workers=2)
+    assert (tmp_path / "split" / "data" / "train").is_dir()
+    steps = {s["name"]: s for s in manifest["steps"]}
+    report = dedup_report(str(tmp_path / "split"))
+    for step in ("exact_dedup", "minhash_dedup"):
+        seen, out = steps[step]["in"], steps[step]["out"]
+        assert f"{step}: {seen:,} records, {out:,} clusters, {seen - out:,} duplicates removed" in report
+    assert "None" not in report
+
+
 @pytest.mark.ray
 def test_ray_gives_the_same_clusters_and_kept_records(corpus, local_two, tmp_path):
     _, out_local = local_two

@@ -12,32 +12,37 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from winnow.errors import WinnowError
+from winnow.io.output import iter_part, part_files
 
 DEDUP_STEPS = ("exact_dedup", "minhash_dedup")
 _SIZE_BINS = [(1, 1), (2, 2), (3, 5), (6, 10), (11, 100), (101, 1000), (1001, None)]
 
 
 def _read(out_dir: Path, kind: str, step: str) -> pa.Table | None:
+    """Id and cluster columns of the records that went through ``step`` (kept or rejected)."""
+    columns = ["id", f"{step}.cluster_id", f"{step}.cluster_size"]
     tables = []
-    for path in sorted((out_dir / kind).glob("part-*.parquet")):
-        names = pq.read_schema(path).names
-        columns = ["id", f"{step}.cluster_id", f"{step}.cluster_size"]
-        if all(c in names for c in columns):
-            tables.append(pq.read_table(path, columns=columns))
-    return pa.concat_tables(tables) if tables else None
+    for path in part_files(str(out_dir / kind)):  # any depth: data/<split>/ too; Parquet or JSONL
+        for batch in iter_part(path):
+            if all(c in batch.column_names for c in columns):
+                # Records an earlier step dropped never reached this one: their cluster columns are null.
+                batch = batch.select(columns)
+                tables.append(batch.filter(pc.is_valid(batch.column(f"{step}.cluster_id"))))
+    return pa.concat_tables(tables, promote_options="permissive") if tables else None
 
 
 def _texts(out_dir: Path, ids: list[str]) -> dict[str, str]:
-    """The texts of a few records, read file by file (never the whole run's texts at once)."""
+    """The texts of a few records, read part by part (never the whole run's texts at once). A
+    representative may have been dropped by a later step, so rejected records are searched too."""
     wanted = pa.array(ids, pa.string())
     found: dict[str, str] = {}
-    for path in sorted((out_dir / "data").glob("part-*.parquet")):
-        table = pq.read_table(path, columns=["id", "text"])
-        table = table.filter(pc.is_in(table.column("id"), value_set=wanted))
-        found.update(zip(table.column("id").to_pylist(), table.column("text").to_pylist(), strict=True))
+    for kind in ("data", "rejected"):
+        for path in part_files(str(out_dir / kind)):
+            for batch in iter_part(path):
+                batch = batch.select(["id", "text"]).filter(pc.is_in(batch.column("id"), value_set=wanted))
+                found.update(zip(batch.column("id").to_pylist(), batch.column("text").to_pylist(), strict=True))
     return found
 
 
