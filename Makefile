@@ -18,6 +18,11 @@ demo: install
 	$(BIN)/winnow run examples/quickstart.yaml --workers 2 --overwrite
 	@echo
 	$(BIN)/winnow stats out/quickstart
+	$(BIN)/winnow report out/quickstart -o out/quickstart/report.html
+	$(BIN)/winnow card out/quickstart -o out/quickstart/DATACARD.md
+	@echo
+	@echo "kept records: out/quickstart/data/   report: out/quickstart/report.html   data card: out/quickstart/DATACARD.md"
+	@echo "next: winnow run examples/curate.yaml --overwrite   (language, licences, PII, dedup, splits)"
 
 test: install
 	bash scripts/install-browser.sh

@@ -48,6 +48,8 @@ def _batch(docs: list[dict], **extra) -> object:
         ("https://opensource.org/licenses/MIT", "MIT"),
         ("gpl-2.0+ or mit", "GPL-2.0-or-later OR MIT"),
         ("Apache-2.0 WITH LLVM-exception", "Apache-2.0 WITH LLVM-exception"),
+        ("GPL2 with Classpath exception", "GPL-2.0-only WITH Classpath-exception-2.0"),  # Debian's OpenJDK
+        ("GPL-1+ or Artistic", "GPL-1.0-or-later OR Artistic-1.0"),  # Debian's Perl
         ("unknown", None),
         ("my own terms", None),
     ],

@@ -74,7 +74,13 @@ ALIASES = {
     "public domain": "LicenseRef-public-domain", "public-domain": "LicenseRef-public-domain",
     "cc0": "CC0-1.0", "cc0 1.0": "CC0-1.0", "cc-0": "CC0-1.0", "the unlicense": "Unlicense", "wtfpl": "WTFPL",
     "eclipse public license 2.0": "EPL-2.0", "epl": "EPL-1.0", "cddl": "CDDL-1.0", "artistic": "Artistic-1.0",
-    "perl": "Artistic-1.0 OR GPL-1.0-or-later", "ofl": "OFL-1.1", "sil ofl 1.1": "OFL-1.1", "odbl": "ODbL-1.0",
+    "perl": "Artistic-1.0 OR GPL-1.0-or-later", "gpl-1": "GPL-1.0-only", "gpl-1+": "GPL-1.0-or-later",
+    "gpl-1.0+": "GPL-1.0-or-later", "classpath exception": "Classpath-exception-2.0",
+    # as Debian writes the OpenJDK licence
+    "gpl2 with classpath exception": "GPL-2.0-only WITH Classpath-exception-2.0",
+    "gpl-2 with classpath exception": "GPL-2.0-only WITH Classpath-exception-2.0",
+    "gplv2 with classpath exception": "GPL-2.0-only WITH Classpath-exception-2.0",
+    "gpl-2.0 with classpath exception": "GPL-2.0-only WITH Classpath-exception-2.0", "ofl": "OFL-1.1", "sil ofl 1.1": "OFL-1.1", "odbl": "ODbL-1.0",
 }  # fmt: skip
 LICENSE_REF = re.compile(r"^LicenseRef-[A-Za-z0-9.-]+$")
 CC_NAME = re.compile(
