@@ -149,3 +149,57 @@ def test_split_by_id_hash_is_stable_and_follows_clusters(corpus_docs: list[dict]
     train_docs = [i for i, s in splits.items() if s == "train"][:5]
     clustered = make_batch({"id": [val_doc, *train_docs], "text": ["x"] * 6, CLUSTER_COLUMN: [val_doc] * 6})
     assert set(step.process(clustered).kept.column("split").to_pylist()) == {"val"}
+
+
+@pytest.mark.ray
+def test_ray_and_local_make_the_same_mixture_and_splits(two_inputs, tokenizer_file: Path, tmp_path: Path) -> None:
+    """One recipe (mix by tokens 0.7/0.3 to a total that up-samples the pages, then split) on Ray and
+    on the local executor with 2 workers: the same records, copies, splits and manifest counts."""
+    pages, _ = two_inputs
+    texts = [json.loads(line)["text"] for line in pages.read_text().splitlines()]
+    page_tokens = sum(
+        len(e.ids) for e in load_tokenizer(str(tokenizer_file)).encode_batch(texts, add_special_tokens=False)
+    )
+    total = int(1.25 * page_tokens / 0.7)  # more than the pages can give at 70%: every page, then a quarter again
+    recipe = mix_recipe(
+        two_inputs,
+        tmp_path / "local",
+        {"by": "tokens", "tokenizer": str(tokenizer_file), "total": total, "seed": 11},
+        split={"val": 0.1, "test": 0.1},
+    )
+    for spec in recipe["input"]:
+        spec["shard_mb"] = 0.5  # several shards per input: the stage's parts are spread over the workers
+    local = run(recipe, workers=2)
+    recipe["output"]["path"] = str(tmp_path / "ray")
+    on_ray = run(recipe, executor="ray", workers=2)
+    assert (local["executor"], on_ray["executor"]) == ("local", "ray")
+
+    def records(out: Path) -> list[tuple]:
+        t = read_output(str(out))
+        columns = ("id", "text", "source", "split", "mix.copy")
+        return sorted(zip(*(t.column(c).to_pylist() for c in columns), strict=True))
+
+    kept, kept_on_ray = records(tmp_path / "local"), records(tmp_path / "ray")
+    only_local, only_ray = set(kept) - set(kept_on_ray), set(kept_on_ray) - set(kept)
+    assert kept == kept_on_ray, (
+        f"{len(only_local)} records only local, {len(only_ray)} only on Ray, e.g. "
+        f"{[r[:1] + r[2:] for r in sorted(only_local)[:3]]} vs {[r[:1] + r[2:] for r in sorted(only_ray)[:3]]}"
+    )
+    # what the comparison covers: pages up-sampled (copies), the other input down-sampled, all three splits
+    copies = Counter(source for _, _, source, _, copy in kept if copy > 0)
+    assert copies["pages"] > 0 and copies["other"] == 0
+    assert {split for *_, split, _ in kept} == {"train", "val", "test"}
+    assert local["shards"] == on_ray["shards"] > 2 and on_ray["workers"] == 2
+
+    def counts(manifest: dict) -> list:
+        steps = [{k: s[k] for k in ("name", "in", "out", "dropped", "counters")} for s in manifest["steps"]]
+        return [manifest["counts"], steps, manifest["by_source"], manifest["outputs"]]
+
+    assert counts(on_ray) == counts(local)
+    mix = next(s for s in local["steps"] if s["name"] == "mix")
+    assert mix["dropped"]["not_sampled"] > 0 and mix["out"] == len(kept) == local["counts"]["kept"]
+    # the plan's per-source summary (available, target, selected tokens) too
+    local_plan, ray_plan = (
+        next((tmp_path / out / "_winnow" / "work").glob("*-mix/plan.json")) for out in ("local", "ray")
+    )
+    assert json.loads(local_plan.read_text()) == json.loads(ray_plan.read_text())
