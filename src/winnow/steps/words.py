@@ -391,8 +391,6 @@ _INFIX_SPLIT = re.compile(
     rf"|(?<=[^\W_])[:<>=/](?=[{_ALPHA}])"
 )
 _ANY_INFIX = r"[0-9][-+*^][0-9-]|[\pL\pN](?:[-–—~]+|[:<>=/,])\pL"
-# A suffix run where ':' or ';' is not the last character may hold an emoticon (":)", ":*", "):"...).
-_EMOTICON_PARTS = r"[:;]."
 _ODD_CORES = sorted(_SPLIT_WHOLE) + sorted({w[:-1] for w in _KEEP_WHOLE if w.endswith(".")}) + ["8"]
 _WHOLE_SPECIALS = sorted(_KEEP_WHOLE | _EMOTICONS | set(_SPLIT_WHOLE))
 
@@ -413,10 +411,6 @@ def _split_distinct(chunks: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]
     easy &= ~np.asarray(pc.match_substring(suf, "''"), dtype=bool) & ~np.asarray(
         pc.match_substring(pre, "''"), dtype=bool
     )
-    easy &= ~np.asarray(pc.match_substring_regex(suf, _EMOTICON_PARTS), dtype=bool)
-    easy &= ~np.asarray(pc.match_substring_regex(suf, r"^[^:;]+[:;]$"), dtype=bool) | ~np.asarray(
-        pc.match_substring_regex(suf, r"[)\]}]"), dtype=bool
-    )
     easy_index = np.flatnonzero(easy)
     hard_index = np.flatnonzero(~easy)
     take = pa.array(easy_index)
@@ -428,8 +422,9 @@ def _split_distinct(chunks: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]
     dot = pa.scalar(".", core.type)
     core = pc.if_else(attach, pc.binary_join_element_wise(core, dot, pa.scalar("", core.type)), core)
     suf = pc.if_else(attach, pc.utf8_slice_codeunits(suf, 1), suf)
-    pre_words, n_pre = _pieces(pre, "(.)")
-    suf_words, n_suf = _pieces(suf, r"(\.\.+|.)")
+    pre_words, n_pre = _pieces(pre, list)
+    # Suffix marks that make an emoticon together ("):" in "f(self):") are one word.
+    suf_words, n_suf = _pieces(suf, lambda run: _join_emoticons(_DOTS.findall(run)))
     infixed = pa.array(has_infix[easy_index])
     spaced = [_INFIX_SPLIT.sub(r" \g<0> ", c) for c in core.filter(infixed).to_pylist()]
     core_lists = pc.utf8_split_whitespace(pc.replace_with_mask(core, infixed, pa.array(spaced, core.type)))
@@ -459,14 +454,18 @@ def _split_distinct(chunks: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]
     return pa.concat_arrays([easy_values, hard_values]), words_per_chunk, first_word
 
 
-def _pieces(affixes: pa.Array, piece: str) -> tuple[pa.Array, np.ndarray]:
-    """Cut every affix run into its pieces (a regex with one group): all pieces, and how many per run."""
-    nonempty = np.asarray(pc.utf8_length(affixes), dtype=np.int64) > 0
-    spaced = pc.replace_substring_regex(affixes.filter(pa.array(nonempty)), piece, "\\1 ")
-    lists = pc.utf8_split_whitespace(pc.utf8_rtrim_whitespace(spaced))
-    counts = np.zeros(len(affixes), dtype=np.int64)
-    counts[nonempty] = np.asarray(pc.list_value_length(lists), dtype=np.int64)
-    return pc.list_flatten(lists).cast(pa.large_string()), counts
+def _pieces(affixes: pa.Array, cut) -> tuple[pa.Array, np.ndarray]:
+    """Cut every affix run into its words with ``cut``: all words, and how many per run.
+
+    There are few distinct runs (")", ").", "):"...), so Python cuts each distinct one once."""
+    encoded = pc.dictionary_encode(affixes)
+    cuts = [cut(run) for run in encoded.dictionary.to_pylist()]
+    per_run = np.fromiter(map(len, cuts), dtype=np.int64, count=len(cuts))
+    first = np.concatenate([[0], np.cumsum(per_run)[:-1]])
+    run = np.asarray(encoded.indices, dtype=np.int64)
+    counts = per_run[run]
+    words = pa.array(list(chain.from_iterable(cuts)), pa.large_string())
+    return words.take(pa.array(np.repeat(first[run], counts) + _ranks(counts))), counts
 
 
 def _ranks(counts: np.ndarray) -> np.ndarray:
