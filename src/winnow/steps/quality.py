@@ -29,8 +29,8 @@ from winnow.steps.words import TERMINAL_PUNCTUATION, WordSplit, split_words
 LINE_BREAK = r"\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x{85}\x{2028}\x{2029}]"
 # The line breaks other than "\n" (rare in practice).
 _RARE_BREAK = r"[\r\x0b\x0c\x1c\x1d\x1e\x{85}\x{2028}\x{2029}]"
-# Leading/trailing whitespace as Python's str.strip() sees it (RE2's \s is ASCII only).
-_SPACE = r"[\s\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
+# Whitespace is stripped with Arrow's utf8_*trim_whitespace: Arrow's whitespace is Python's
+# (str.isspace(): category Zs or bidi class WS, B or S), for every code point.
 
 
 # --- batch helpers ------------------------------------------------------------------------------
@@ -122,7 +122,6 @@ def split_paragraphs(texts: pa.Array) -> pa.Array:
     A plain split on "\n\n" is much faster than the regex split. A run of k breaks then leaves
     k // 2 - 1 empty pieces, and one "\n" before the next piece when k is odd; a stripped text
     has no empty paragraph of its own (except an empty text, which is one)."""
-    # (Arrow's whitespace is Python's: category Zs or bidi class WS, B or S.)
     lists = pc.split_pattern(pc.utf8_trim_whitespace(texts), "\n\n")
     offsets = np.asarray(lists.offsets, dtype=np.int64)
     values = pc.utf8_ltrim(pc.list_flatten(lists), characters="\n")
@@ -137,7 +136,22 @@ def char_lengths(texts: pa.Array) -> np.ndarray:
 
 
 def count_of(texts: pa.Array, needle: str) -> np.ndarray:
-    return np.asarray(pc.count_substring(texts, needle), dtype=np.int64)
+    """Occurrences of ``needle`` in each text (not overlapping, as str.count)."""
+    data = needle.encode("utf-8")
+    if len(set(data)) != len(data) or texts.null_count or not pa.types.is_large_string(texts.type):
+        return np.asarray(pc.count_substring(texts, needle), dtype=np.int64)
+    # A needle of distinct bytes ("#", "\n", "…") cannot overlap itself, and a whole character
+    # cannot straddle two texts: numpy finds it in the batch's bytes at once, ~3x Arrow's speed.
+    offsets = np.frombuffer(texts.buffers()[1], dtype=np.int64)[texts.offset : texts.offset + len(texts) + 1]
+    if offsets[-1] == offsets[0]:
+        return np.zeros(len(texts), dtype=np.int64)
+    text = np.frombuffer(texts.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    width = len(text) - len(data) + 1
+    found = text[:width] == data[0]
+    for i, byte in enumerate(data[1:], 1):
+        found &= text[i : width + i] == byte
+    where = np.flatnonzero(found) + offsets[0]
+    return np.bincount(np.searchsorted(offsets, where, side="right") - 1, minlength=len(texts)).astype(np.int64)
 
 
 def ratio(numerator: np.ndarray, denominator: np.ndarray, empty: float = 0.0) -> np.ndarray:
@@ -464,8 +478,12 @@ class GopherQuality(QualityStep):
         lines = Pieces(split_lines(texts))
         # str.splitlines() gives no empty last line after a final line break.
         n_lines = lines.counts - lines.final_break()
-        tags["bullet_lines_ratio"] = ratio(lines.per_doc(lines.matches(f"^{_SPACE}*[•-]")), n_lines)
-        tags["ellipsis_lines_ratio"] = ratio(lines.per_doc(lines.matches(f"(?:\\.\\.\\.|…){_SPACE}*$")), n_lines)
+        left = pc.utf8_ltrim_whitespace(lines.values)
+        bullet = np.asarray(pc.or_(pc.starts_with(left, "•"), pc.starts_with(left, "-")), dtype=bool)
+        tags["bullet_lines_ratio"] = ratio(lines.per_doc(bullet), n_lines)
+        right = pc.utf8_rtrim_whitespace(lines.values)
+        ellipsis = np.asarray(pc.or_(pc.ends_with(right, "..."), pc.ends_with(right, "…")), dtype=bool)
+        tags["ellipsis_lines_ratio"] = ratio(lines.per_doc(ellipsis), n_lines)
         tags["alpha_words_ratio"] = ratio(words.per_doc_sum(words.has_letter()[words.ids]), n_tokens)
         tags["stop_words"] = self._distinct_stop_words(words, n)
         checks: list[tuple[str, np.ndarray | None]] = [
@@ -559,7 +577,7 @@ class C4Quality(QualityStep):
         p: C4QualityParams = self.params
         n = len(texts)
         lines = Pieces(split_lines(texts))
-        stripped = pc.replace_substring_regex(lines.values, f"^{_SPACE}+|{_SPACE}+$", "")
+        stripped = pc.utf8_trim_whitespace(lines.values)
         n_lines = len(stripped)
         words_per_line = np.asarray(pc.list_value_length(pc.utf8_split_whitespace(stripped)), dtype=np.int64)
         ok = np.ones(n_lines, dtype=bool)
@@ -626,7 +644,7 @@ class C4Quality(QualityStep):
         offsets = np.concatenate([[0], np.cumsum(kept_per_doc)]).astype(np.int64)
         lists = pa.LargeListArray.from_arrays(pa.array(offsets), stripped.filter(pa.array(kept)))
         joined = pc.binary_join(lists, "\n")
-        return pc.replace_substring_regex(joined, f"^{_SPACE}+|{_SPACE}+$", "")
+        return pc.utf8_trim_whitespace(joined)
 
 
 def count_sentences(lines: pa.Array) -> np.ndarray:
@@ -677,7 +695,7 @@ class FineWebQuality(QualityStep):
         n = len(texts)
         all_lines = pc.split_pattern(texts, "\n")
         lines = Pieces(all_lines)
-        blank = np.asarray(pc.match_substring_regex(lines.values, f"^{_SPACE}*$"), dtype=bool)
+        blank = np.asarray(pc.binary_length(pc.utf8_trim_whitespace(lines.values)), dtype=np.int64) == 0
         real = ~blank
         n_lines = lines.per_doc(real)
         last_char = pc.utf8_slice_codeunits(lines.values, -1)

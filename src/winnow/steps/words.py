@@ -376,20 +376,11 @@ _NOT_EASY_CORE = "|".join(
         "[0-9](?:" + "|".join(re.escape(u) for u in _UNITS) + ")$",
         r"\.\.|…",
         f"[{_re2(_ICONS)}]",
-        f"[{_re2(_LOWER + _QUOTE_CHARS)}]\\.[{_re2(_UPPER + _QUOTE_CHARS)}]",
     ]
 )
-# The infix rules without a period in them: a core with one of these (and no period, so it cannot
-# be a URL) is split around each infix. Few cores have one, so Python does it: Arrow would
-# recompile these Unicode-class regexes (~2 ms each) on every call, which costs more than the work.
-# (Same as applying the four rules in turn, each to a fixed point; the lookarounds keep a letter
-# shared by two infixes, as in "a-b-c", available to both.)
-_INFIX_SPLIT = re.compile(
-    r"(?<=[0-9])[-+*^](?=[0-9-])"
-    rf"|(?<=[{_ALPHA}]),(?=[{_ALPHA}])"
-    rf"|(?<=[^\W_])(?:---|--|——|-|–|—|~)(?=[{_ALPHA}])"
-    rf"|(?<=[^\W_])[:<>=/](?=[{_ALPHA}])"
-)
+# The period infix ("end.Next"); a core with a period may also be a URL, which stays whole.
+_PERIOD_INFIX = f"[{_re2(_LOWER + _QUOTE_CHARS)}]\\.[{_re2(_UPPER + _QUOTE_CHARS)}]"
+# Any infix rule, as RE2 for Arrow: the few cores with one are split in Python (_split_core).
 _ANY_INFIX = r"[0-9][-+*^][0-9-]|[\pL\pN](?:[-–—~]+|[:<>=/,])\pL"
 _ODD_CORES = sorted(_SPLIT_WHOLE) + sorted({w[:-1] for w in _KEEP_WHOLE if w.endswith(".")}) + ["8"]
 _WHOLE_SPECIALS = sorted(_KEEP_WHOLE | _EMOTICONS | set(_SPLIT_WHOLE))
@@ -405,7 +396,9 @@ def _split_distinct(chunks: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]
     easy = np.asarray(pc.match_substring_regex(core, _EASY_CORE), dtype=bool)
     easy &= ~np.asarray(pc.match_substring_regex(core, _NOT_EASY_CORE), dtype=bool)
     has_infix = np.asarray(pc.match_substring_regex(core, _ANY_INFIX), dtype=bool)
-    easy &= ~(has_infix & np.asarray(pc.match_substring(core, "."), dtype=bool))
+    has_infix |= np.asarray(pc.match_substring_regex(core, _PERIOD_INFIX), dtype=bool)
+    # ... unless a final "8" split off may join the suffix as an emoticon ("8)"): split_chunk does that.
+    easy &= ~(has_infix & np.asarray(pc.ends_with(core, "8"), dtype=bool))
     easy &= ~np.asarray(pc.is_in(core, pa.array(_ODD_CORES, core.type)), dtype=bool)
     easy &= ~np.asarray(pc.is_in(chunks, pa.array(_WHOLE_SPECIALS, chunks.type)), dtype=bool)
     easy &= ~np.asarray(pc.match_substring(suf, "''"), dtype=bool) & ~np.asarray(
@@ -425,8 +418,10 @@ def _split_distinct(chunks: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]
     pre_words, n_pre = _pieces(pre, list)
     # Suffix marks that make an emoticon together ("):" in "f(self):") are one word.
     suf_words, n_suf = _pieces(suf, lambda run: _join_emoticons(_DOTS.findall(run)))
+    # Cores with an infix are split by Python, as split_chunk does (URL check included): they are
+    # few, and Arrow would recompile these Unicode-class regexes (~2 ms each) on every call.
     infixed = pa.array(has_infix[easy_index])
-    spaced = [_INFIX_SPLIT.sub(r" \g<0> ", c) for c in core.filter(infixed).to_pylist()]
+    spaced = [" ".join(_split_core(c)) for c in core.filter(infixed).to_pylist()]
     core_lists = pc.utf8_split_whitespace(pc.replace_with_mask(core, infixed, pa.array(spaced, core.type)))
     n_core = np.asarray(pc.list_value_length(core_lists), dtype=np.int64)
     core_words = pc.list_flatten(core_lists).cast(pa.large_string())
@@ -485,6 +480,8 @@ class LastSplit:
     def __init__(self) -> None:
         self.index: dict[str, int] = {}
         self.split: WordSplit | None = None
+        # The distinct chunks of the last split and their words (see _words_of_chunks).
+        self.chunks: tuple[pa.Array, pa.Array, np.ndarray, np.ndarray] | None = None
 
     def remember(self, texts: list[str], split: WordSplit) -> None:
         self.index = {text: i for i, text in enumerate(texts)}
@@ -531,7 +528,7 @@ def _split_words(texts: pa.Array) -> WordSplit:
         return WordSplit(np.zeros(0, np.int64), np.zeros(len(texts) + 1, np.int64), pa.array([], pa.large_string()))
     encoded = pc.dictionary_encode(chunks)
     occurrence = np.asarray(encoded.indices, dtype=np.int64)  # distinct-chunk index per chunk
-    values, words_per_chunk, first_word = _split_distinct(encoded.dictionary)
+    values, words_per_chunk, first_word = _words_of_chunks(encoded.dictionary)
     distinct_words = pc.dictionary_encode(values)
     distinct_ids = np.asarray(distinct_words.indices, dtype=np.int64)
     # Expand each chunk occurrence into its words: positions first_word[c] .. + words_per_chunk[c] - 1.
@@ -541,3 +538,36 @@ def _split_words(texts: pa.Array) -> WordSplit:
     ids = distinct_ids[gather]
     offsets = np.concatenate([[0], ends])[chunk_offsets]
     return WordSplit(ids, offsets, distinct_words.dictionary)
+
+
+def _words_of_chunks(distinct: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+    """_split_distinct, reusing the words of the chunks the last split also had.
+
+    The steps of a chain split texts of the same batch again (C4 its lines, FineWeb the texts C4
+    cleaned): nearly all their chunks were split a step before. Arrow finds them (a hash join)
+    and only the rest is split."""
+    last, _LAST.chunks = _LAST.chunks, None
+    rows = None
+    if last is not None:
+        rows = np.asarray(pc.index_in(distinct, last[0]).fill_null(-1), dtype=np.int64)
+    if rows is None or not (rows >= 0).any():
+        values, words_per_chunk, first_word = _split_distinct(distinct)
+    else:
+        _, last_values, last_counts, last_first = last
+        known = rows >= 0
+        known_rows = rows[known]
+        known_counts = last_counts[known_rows]
+        known_values = last_values.take(pa.array(np.repeat(last_first[known_rows], known_counts) + _ranks(known_counts)))
+        words_per_chunk = np.zeros(len(distinct), dtype=np.int64)
+        first_word = np.zeros(len(distinct), dtype=np.int64)
+        words_per_chunk[known] = known_counts
+        first_word[known] = np.cumsum(known_counts) - known_counts
+        values = known_values
+        unknown = np.flatnonzero(~known)
+        if len(unknown):
+            new_values, new_counts, new_first = _split_distinct(distinct.take(pa.array(unknown)))
+            words_per_chunk[unknown] = new_counts
+            first_word[unknown] = len(known_values) + new_first
+            values = pa.concat_arrays([known_values, new_values])
+    _LAST.chunks = (distinct, values, words_per_chunk, first_word)
+    return values, words_per_chunk, first_word
