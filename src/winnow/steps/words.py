@@ -91,6 +91,8 @@ _URL = re.compile(
     r"(?:[A-Za-z0-9\u00a1-\uffff](?:[A-Za-z0-9\u00a1-\uffff_-]{0,62})?\.)+[a-z]{2,63}"
     r"(?::\d{2,5})?(?:[/?#]\S*)?"
 )
+# The same without the "user:password@" part, which backtracks a lot: for words without an "@".
+_URL_NO_USER = re.compile(_URL.pattern.replace(r"(?:\S+(?::\S*)?@)?", "", 1))
 # Contractions and a few abbreviations are split (or kept) as English readers do.
 _CONTRACTION = re.compile(r"([^\W_]+?)((?:n['’]t|N['’]T)|['’](?:m|re|ve|ll|d|M|RE|VE|LL|D))")
 _KEEP_WHOLE = frozenset(
@@ -181,9 +183,10 @@ def _split_core(core: str) -> tuple[str, ...] | list[str]:
     special = _special(core)
     if special is not None:
         return special
-    if not _INFIX.search(core) or ("." in core and _URL.fullmatch(core)):
+    infixes = list(_infixes(core))
+    if not infixes or ("." in core and (_URL if "@" in core else _URL_NO_USER).fullmatch(core)):
         return (core,)
-    return _split_infixes(core)
+    return _split_infixes(core, infixes)
 
 
 def _split_full(chunk: str) -> tuple[str, ...]:
@@ -247,10 +250,28 @@ def _suffix_length(core: str, start: int) -> int:
     return len(core) - begin
 
 
-def _split_infixes(core: str) -> list[str]:
+# Every infix starts with one of these characters. _INFIX has lookbehinds and a dozen branches, so
+# trying it at every position is slow; a character class search finds the few places to try.
+_INFIX_START = re.compile(f"[.…{_ICONS}+\\-*^,—–~:<>=/]")
+
+
+def _infixes(core: str):
+    """The matches of _INFIX in ``core``, as _INFIX.finditer(core) finds them (none is empty)."""
+    find, match = _INFIX_START.search, _INFIX.match
+    candidate = find(core)
+    while candidate is not None:
+        found = match(core, candidate.start())
+        if found is None:
+            candidate = find(core, candidate.start() + 1)
+        else:
+            yield found
+            candidate = find(core, found.end())
+
+
+def _split_infixes(core: str, infixes=None) -> list[str]:
     words: list[str] = []
     start = 0
-    for match in _INFIX.finditer(core):
+    for match in _infixes(core) if infixes is None else infixes:
         begin, end = match.span()
         if begin == 0:  # an infix at the very start is not a split point
             continue
@@ -534,7 +555,8 @@ def _split_words(texts: pa.Array) -> WordSplit:
     # Expand each chunk occurrence into its words: positions first_word[c] .. + words_per_chunk[c] - 1.
     n_words = words_per_chunk[occurrence]
     ends = np.cumsum(n_words)
-    gather = np.repeat(first_word[occurrence], n_words) + _ranks(n_words)
+    # (first_word[c] + rank within the chunk, with rank = word index - index of the chunk's first word)
+    gather = np.repeat(first_word[occurrence] - ends + n_words, n_words) + np.arange(int(ends[-1]), dtype=np.int64)
     ids = distinct_ids[gather]
     offsets = np.concatenate([[0], ends])[chunk_offsets]
     return WordSplit(ids, offsets, distinct_words.dictionary)
@@ -548,7 +570,8 @@ def _words_of_chunks(distinct: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarr
     and only the rest is split."""
     last, _LAST.chunks = _LAST.chunks, None
     rows = None
-    if last is not None:
+    # (Looking the chunks up costs more than it saves when few can be known.)
+    if last is not None and 4 * len(last[0]) >= len(distinct):
         rows = np.asarray(pc.index_in(distinct, last[0]).fill_null(-1), dtype=np.int64)
     if rows is None or not (rows >= 0).any():
         values, words_per_chunk, first_word = _split_distinct(distinct)
