@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import string
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import chain
 
 import numpy as np
@@ -346,13 +347,17 @@ class WordSplit:
     def counts(self) -> np.ndarray:
         return np.diff(self.offsets)
 
-    @property
+    @cached_property
     def doc_index(self) -> np.ndarray:
         """For every word, the index of the text it belongs to."""
         return np.repeat(np.arange(len(self.offsets) - 1), self.counts)
 
     def per_doc_sum(self, values: np.ndarray) -> np.ndarray:
-        return np.bincount(self.doc_index, weights=values, minlength=len(self.offsets) - 1)
+        if values.dtype.kind not in "biu":
+            return np.bincount(self.doc_index, weights=values, minlength=len(self.offsets) - 1)
+        # Whole numbers: differences of a running total (exact), cheaper than bincount.
+        total = np.concatenate([[0], np.cumsum(values, dtype=np.int64)])
+        return (total[self.offsets[1:]] - total[self.offsets[:-1]]).astype(np.float64)
 
     def lengths(self) -> np.ndarray:
         """Characters of each vocabulary word."""
@@ -410,14 +415,14 @@ _WHOLE_SPECIALS = sorted(_KEEP_WHOLE | _EMOTICONS | set(_SPLIT_WHOLE))
 def _split_distinct(chunks: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]:
     """Words of each distinct chunk: (all words, words per chunk, index of each chunk's first word)."""
     # Affix runs by trimming (fast kernels, no backtracking regex): prefix, core, suffix.
-    pre = pc.extract_regex(chunks, f"^(?P<pre>[{_re2(_EASY_PREFIX)}]*)").field("pre")
     rest = pc.utf8_ltrim(chunks, characters=_EASY_PREFIX)
-    suf = pc.extract_regex(rest, f"(?P<suf>[{_re2(_EASY_SUFFIX)}]*)$").field("suf")
     core = pc.utf8_rtrim(rest, characters=_EASY_SUFFIX)
+    # (The affix runs themselves only where trimming removed something: most chunks have none.)
+    pre = _affix(chunks, rest, f"^(?P<run>[{_re2(_EASY_PREFIX)}]*)")
+    suf = _affix(rest, core, f"(?P<run>[{_re2(_EASY_SUFFIX)}]*)$")
     easy = np.asarray(pc.match_substring_regex(core, _EASY_CORE), dtype=bool)
     easy &= ~np.asarray(pc.match_substring_regex(core, _NOT_EASY_CORE), dtype=bool)
-    has_infix = np.asarray(pc.match_substring_regex(core, _ANY_INFIX), dtype=bool)
-    has_infix |= np.asarray(pc.match_substring_regex(core, _PERIOD_INFIX), dtype=bool)
+    has_infix = np.asarray(pc.match_substring_regex(core, f"{_ANY_INFIX}|{_PERIOD_INFIX}"), dtype=bool)
     # ... unless a final "8" split off may join the suffix as an emoticon ("8)"): split_chunk does that.
     easy &= ~(has_infix & np.asarray(pc.ends_with(core, "8"), dtype=bool))
     easy &= ~np.asarray(pc.is_in(core, pa.array(_ODD_CORES, core.type)), dtype=bool)
@@ -431,8 +436,12 @@ def _split_distinct(chunks: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]
     pre, core, suf = pre.take(take), core.take(take), suf.take(take)
     # A final period stays on the word after a capital that does not follow another capital.
     single_dot = np.asarray(pc.match_substring_regex(suf, r"^\.(?:[^.]|$)"), dtype=bool)
-    splits_dot = np.asarray(pc.match_substring_regex(core, r"[\p{Ll}\p{Nd}|-]$|\p{Lu}\p{Lu}$"), dtype=bool)
-    attach = pa.array(single_dot & ~splits_dot)
+    attach = np.zeros(len(core), dtype=bool)
+    if single_dot.any():
+        dotted = core.filter(pa.array(single_dot))
+        splits_dot = np.asarray(pc.match_substring_regex(dotted, r"[\p{Ll}\p{Nd}|-]$|\p{Lu}\p{Lu}$"), dtype=bool)
+        attach[single_dot] = ~splits_dot
+    attach = pa.array(attach)
     dot = pa.scalar(".", core.type)
     core = pc.if_else(attach, pc.binary_join_element_wise(core, dot, pa.scalar("", core.type)), core)
     suf = pc.if_else(attach, pc.utf8_slice_codeunits(suf, 1), suf)
@@ -468,6 +477,16 @@ def _split_distinct(chunks: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]
     np.cumsum(n_hard[:-1], out=hard_starts[1:])
     first_word[hard_index] = len(easy_values) + hard_starts
     return pa.concat_arrays([easy_values, hard_values]), words_per_chunk, first_word
+
+
+def _affix(longer: pa.Array, trimmed: pa.Array, pattern: str) -> pa.Array:
+    """The run that trimming took off each string (``pattern`` extracts it as group "run")."""
+    changed = np.asarray(pc.not_equal(pc.binary_length(longer), pc.binary_length(trimmed)), dtype=bool)
+    runs = pa.nulls(len(longer), longer.type).fill_null("")
+    if changed.any():
+        mask = pa.array(changed)
+        runs = pc.replace_with_mask(runs, mask, pc.extract_regex(longer.filter(mask), pattern).field("run"))
+    return runs
 
 
 def _pieces(affixes: pa.Array, cut) -> tuple[pa.Array, np.ndarray]:
