@@ -531,9 +531,14 @@ class GopherQuality(QualityStep):
         stop_ids = words.lookup(sorted(set(self.params.stop_words)))
         if len(stop_ids) == 0 or len(words.ids) == 0:
             return np.zeros(n, dtype=np.int64)
-        is_stop = np.isin(words.ids, stop_ids)
-        pairs = np.unique(words.doc_index[is_stop] * (int(stop_ids.max()) + 1) + words.ids[is_stop])
-        return np.bincount(pairs // (int(stop_ids.max()) + 1), minlength=n).astype(np.int64)
+        # Stop word k (0, 1, ...) of each word, or -1: a vocabulary-sized table beats np.isin.
+        which = np.full(len(words.vocabulary), -1, dtype=np.int64)
+        which[stop_ids] = np.arange(len(stop_ids))
+        stop = which[words.ids]
+        found = stop >= 0
+        # Which (text, stop word) pairs occur: a count per pair, then the pairs with a count per text.
+        pairs = np.bincount(words.doc_index[found] * len(stop_ids) + stop[found], minlength=n * len(stop_ids))
+        return np.count_nonzero(pairs.reshape(n, len(stop_ids)), axis=1).astype(np.int64)
 
 
 # --- C4 -----------------------------------------------------------------------------------------
