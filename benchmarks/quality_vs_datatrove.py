@@ -160,7 +160,7 @@ def _our_chain(batches: list) -> dict:
     from winnow.registry import build_step
     from winnow.steps import words
 
-    words._CHUNKS.words.clear()  # start cold, like DataTrove
+    words._CHUNKS.clear()  # start cold, like DataTrove
     words._LAST.__init__()
     steps = [build_step(name, {}) for name in FILTERS]
     stats = {name: {"docs": 0, "bytes": 0, "seconds": 0.0, "cpu_seconds": 0.0} for name in FILTERS}

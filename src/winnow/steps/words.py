@@ -317,6 +317,11 @@ class ChunkCache:
 
     def __init__(self) -> None:
         self.words: dict[str, tuple[str, ...]] = {}
+        self.cores: dict[str, str] = {}  # infixed cores of the fast path -> their words, space-joined
+
+    def clear(self) -> None:
+        self.words.clear()
+        self.cores.clear()
 
     def split(self, chunks: list[str]) -> list[tuple[str, ...]]:
         if len(self.words) > self.max_chunks:
@@ -327,6 +332,19 @@ class ChunkCache:
             words = known.get(chunk)
             if words is None:
                 words = known[chunk] = split_chunk(chunk)
+            out.append(words)
+        return out
+
+    def split_cores(self, cores: list[str]) -> list[str]:
+        """The words of each core (split_chunk's rules for a core), joined by spaces."""
+        if len(self.cores) > self.max_chunks:
+            self.cores.clear()
+        known = self.cores
+        out = []
+        for core in cores:
+            words = known.get(core)
+            if words is None:
+                words = known[core] = " ".join(_split_core(core))
             out.append(words)
         return out
 
@@ -451,7 +469,7 @@ def _split_distinct(chunks: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]
     # Cores with an infix are split by Python, as split_chunk does (URL check included): they are
     # few, and Arrow would recompile these Unicode-class regexes (~2 ms each) on every call.
     infixed = pa.array(has_infix[easy_index])
-    spaced = [" ".join(_split_core(c)) for c in core.filter(infixed).to_pylist()]
+    spaced = _CHUNKS.split_cores(core.filter(infixed).to_pylist())
     core_lists = pc.utf8_split_whitespace(pc.replace_with_mask(core, infixed, pa.array(spaced, core.type)))
     n_core = np.asarray(pc.list_value_length(core_lists), dtype=np.int64)
     core_words = pc.list_flatten(core_lists).cast(pa.large_string())
