@@ -609,7 +609,12 @@ def _words_of_chunks(distinct: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarr
     rows = None
     # (Looking the chunks up costs more than it saves when few can be known.)
     if last is not None and 4 * len(last[0]) >= len(distinct):
-        rows = np.asarray(pc.index_in(distinct, last[0]).fill_null(-1), dtype=np.int64)
+        if len(distinct) < len(last[0]):  # (Arrow hashes the second set: the smaller one, faster)
+            back = np.asarray(pc.index_in(last[0], distinct).fill_null(-1), dtype=np.int64)
+            rows = np.full(len(distinct), -1, dtype=np.int64)
+            rows[back[back >= 0]] = np.flatnonzero(back >= 0)
+        else:
+            rows = np.asarray(pc.index_in(distinct, last[0]).fill_null(-1), dtype=np.int64)
     if rows is None or not (rows >= 0).any():
         values, words_per_chunk, first_word = _split_distinct(distinct)
     else:
