@@ -13,13 +13,23 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 import zstandard
 
 from winnow.errors import RecipeError
 from winnow.records import make_batch
 from winnow.registry import build_step
-from winnow.steps.quality import NGramCounts
+from winnow.steps import words as words_module
+from winnow.steps.quality import (
+    NGramCounts,
+    Pieces,
+    count_of,
+    group_keys,
+    split_lines,
+    split_newline_runs,
+    split_paragraphs,
+)
 from winnow.steps.words import split_chunk, split_words
 
 FILTERS = ["gopher_repetition", "gopher_quality", "c4_quality", "fineweb_quality"]
@@ -181,6 +191,83 @@ def test_ngram_counting_equals_the_plain_python_count(test_data):
             assert top[i] == top_ngram_chars(doc_words, n), (n, i)
             assert duplicated[i] == greedy_duplicate_chars(doc_words, n), (n, i)
     assert any(greedy_duplicate_chars(words.words_of(i), 5) > 0 for i in range(len(docs)))
+
+
+def test_ngram_counting_without_packed_keys_is_the_same(test_data):
+    # A vocabulary too large for group_keys to pack its keys takes the np.unique route.
+    docs = load_samples(test_data)[:40]
+    words = split_words(pa.array([d["text"] for d in docs]))
+    packed, unpacked = NGramCounts(words), NGramCounts(words)
+    unpacked.vocabulary_size = 2**40
+    for _ in range(2, 8):
+        packed.advance()
+        unpacked.advance()
+        assert packed.top_chars().tolist() == unpacked.top_chars().tolist()
+        assert packed.duplicated_chars().tolist() == unpacked.duplicated_chars().tolist()
+
+
+def test_group_keys_is_np_unique():
+    rng = np.random.default_rng(0)
+    for keys in (rng.integers(0, 50, 1000), rng.integers(0, 2**60, 1000), np.zeros(0, np.int64), np.array([7])):
+        ids, counts, first = group_keys(keys)
+        _, expected_first, expected_ids, expected_counts = np.unique(
+            keys, return_index=True, return_inverse=True, return_counts=True
+        )
+        assert ids.tolist() == expected_ids.tolist()
+        assert counts.tolist() == expected_counts.tolist()
+        assert first.tolist() == expected_first.tolist()
+
+
+def random_texts(pieces: list[str], n: int, seed: int) -> list[str]:
+    rng = np.random.default_rng(seed)
+    return ["".join(rng.choice(pieces, size=rng.integers(0, 12))) for _ in range(n)]
+
+
+def test_line_and_paragraph_splits_are_pythons():
+    import re
+
+    texts = random_texts(["a", "b", "\n", "\n", "\r", "\r\n", "\x0b", "\u2028", " ", "\u3000", "\x85"], 5000, 1)
+    plain = [t for t in random_texts(["a", "b", "\n", "\n", " ", "\t"], 5000, 2)]
+    for batch in (texts, plain):
+        array = pa.array(batch, pa.large_string())
+        assert split_newline_runs(array).to_pylist() == [re.split("\n+", t) for t in batch]
+        assert split_paragraphs(array).to_pylist() == [re.split(r"\n{2,}", t.strip()) for t in batch]
+        breaks = r"\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]"
+        assert split_lines(array).to_pylist() == [re.split(breaks, t) for t in batch]
+        ends_with_break = [int(bool(re.search(f"(?:{breaks})$", t))) for t in batch]
+        assert Pieces(split_lines(array)).final_break().tolist() == ends_with_break
+
+
+def test_count_of_is_str_count():
+    texts = random_texts(["a", "#", "\n", "…", "é", ".", ".", "x"], 3000, 3)
+    array = pa.array(texts, pa.large_string())
+    for needle in ["#", "\n", "…", "...", "..", "a.", "é"]:
+        for sample in (array, array.slice(5, 1000), array.slice(0, 0), pa.array(texts[:50])):
+            assert count_of(sample, needle).tolist() == [t.count(needle) for t in sample.to_pylist()], needle
+
+
+def test_fast_word_path_gives_split_chunks_words(test_data):
+    # Chunks the vectorised path handles (affixes, infixes, URLs, emoticon suffixes) and the samples'.
+    chunks = ["(2.36-8)", "for(;", "(and/or", "pandas.Series.to_frame", "https://example.com/a-b", "foo-bar.Baz"]
+    chunks += ["x86-64).", "a-b-c", "user@example.com", "f(self):", "text[:", "well-known,", "1-2-3", "e.g.,"]
+    texts = [" ".join(chunks)] + [d["text"] for d in load_samples(test_data)]
+    distinct = pc.unique(pc.list_flatten(pc.utf8_split_whitespace(pa.array(texts, pa.large_string()))))
+    words_module._CHUNKS.clear()
+    values, per_chunk, first = words_module._split_distinct(distinct)
+    values = values.to_pylist()
+    for i, chunk in enumerate(distinct.to_pylist()):
+        assert tuple(values[first[i] : first[i] + per_chunk[i]]) == split_chunk(chunk), chunk
+
+
+def test_split_words_reusing_the_last_split_gives_the_same_words(test_data):
+    texts = [d["text"] for d in load_samples(test_data)[:60]]
+    lines = [line for text in texts for line in text.split("\n")]
+    split_words(pa.array(texts))  # leaves its chunks for the next split to reuse
+    warm = split_words(pa.array(lines))
+    words_module._LAST.__init__()
+    words_module._CHUNKS.clear()
+    cold = split_words(pa.array(lines))
+    assert [warm.words_of(i) for i in range(len(lines))] == [cold.words_of(i) for i in range(len(lines))]
 
 
 # spaCy 3.8's blank English tokenizer (DataTrove's word splitter) on these chunks.

@@ -622,7 +622,9 @@ def _words_of_chunks(distinct: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarr
         known = rows >= 0
         known_rows = rows[known]
         known_counts = last_counts[known_rows]
-        known_values = last_values.take(pa.array(np.repeat(last_first[known_rows], known_counts) + _ranks(known_counts)))
+        known_values = last_values.take(
+            pa.array(np.repeat(last_first[known_rows], known_counts) + _ranks(known_counts))
+        )
         words_per_chunk = np.zeros(len(distinct), dtype=np.int64)
         first_word = np.zeros(len(distinct), dtype=np.int64)
         words_per_chunk[known] = known_counts
