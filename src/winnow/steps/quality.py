@@ -144,11 +144,13 @@ def count_of(texts: pa.Array, needle: str) -> np.ndarray:
     """Occurrences of ``needle`` in each text (not overlapping, as str.count)."""
     data = needle.encode("utf-8")
     repeats = len(set(data)) == 1  # one byte, or "...": counted by runs
-    if (len(needle) != 1 and not repeats) or texts.null_count or not pa.types.is_large_string(texts.type):
+    large = pa.types.is_large_string(texts.type)
+    if (len(needle) != 1 and not repeats) or texts.null_count or not (large or pa.types.is_string(texts.type)):
         return np.asarray(pc.count_substring(texts, needle), dtype=np.int64)
     # numpy finds the needle in the batch's bytes at once, ~3x Arrow's speed. One character ("#",
     # "…") cannot overlap itself nor straddle two texts; runs of a byte are cut at text boundaries.
-    offsets = np.frombuffer(texts.buffers()[1], dtype=np.int64)[texts.offset : texts.offset + len(texts) + 1]
+    offsets = np.frombuffer(texts.buffers()[1], dtype=np.int64 if large else np.int32)
+    offsets = offsets[texts.offset : texts.offset + len(texts) + 1].astype(np.int64)
     if offsets[-1] == offsets[0]:
         return np.zeros(len(texts), dtype=np.int64)
     text = np.frombuffer(texts.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
