@@ -557,7 +557,12 @@ class LastSplit:
         counts = old.counts[rows_array]
         offsets = np.zeros(len(rows) + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
-        ids = old.ids[np.repeat(old.offsets[:-1][rows_array], counts) + _ranks(counts)]
+        if (np.diff(rows_array) > 0).all():  # texts kept in order (a step's survivors): a mask
+            kept = np.zeros(len(old.counts), dtype=bool)
+            kept[rows_array] = True
+            ids = old.ids[np.repeat(kept, old.counts)]
+        else:
+            ids = old.ids[np.repeat(old.offsets[:-1][rows_array] - offsets[:-1], counts) + np.arange(offsets[-1])]
         return WordSplit(ids, offsets, old.vocabulary)
 
 
