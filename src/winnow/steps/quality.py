@@ -86,9 +86,6 @@ class Pieces:
         out[several] = np.asarray(pc.binary_length(self.values.take(pa.array(last))), dtype=np.int64) == 0
         return out
 
-    def matches(self, pattern: str) -> np.ndarray:
-        return np.asarray(pc.match_substring_regex(self.values, pattern), dtype=bool)
-
 
 def split_lines(texts: pa.Array) -> pa.Array:
     """Every text split at each LINE_BREAK, as a list array (a final break leaves an empty last line).
@@ -538,9 +535,12 @@ class GopherQuality(QualityStep):
         which[stop_ids] = np.arange(len(stop_ids))
         stop = which[words.ids]
         found = stop >= 0
-        # Which (text, stop word) pairs occur: a count per pair, then the pairs with a count per text.
-        pairs = np.bincount(words.doc_index[found] * len(stop_ids) + stop[found], minlength=n * len(stop_ids))
-        return np.count_nonzero(pairs.reshape(n, len(stop_ids)), axis=1).astype(np.int64)
+        pairs = words.doc_index[found] * len(stop_ids) + stop[found]  # (text, stop word)
+        if n * len(stop_ids) > 4 * len(words.ids) + 1_000_000:  # a long list: too many pairs to count
+            return np.bincount(np.unique(pairs) // len(stop_ids), minlength=n).astype(np.int64)
+        # Which pairs occur: a count per pair, then the pairs with a count per text.
+        counts = np.bincount(pairs, minlength=n * len(stop_ids)).reshape(n, len(stop_ids))
+        return np.count_nonzero(counts, axis=1).astype(np.int64)
 
 
 # --- C4 -----------------------------------------------------------------------------------------
