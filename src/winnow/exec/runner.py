@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import platform
 import posixpath
 import resource
@@ -222,6 +223,7 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+@functools.cache  # reading package metadata takes ~10 ms; the versions do not change in a process
 def _versions() -> dict[str, str]:
     versions = {"python": platform.python_version(), "winnow": __version__}
     for name in LIBRARIES:
@@ -320,7 +322,7 @@ def build_manifest(
         "workers": engine.workers,
         "started_at": started,
         "finished_at": _now(),
-        "versions": _versions(),
+        "versions": dict(_versions()),
         "inputs": inputs,
         "shards": len(shards),
         "counts": counts,
