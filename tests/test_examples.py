@@ -12,11 +12,25 @@ ROOT = Path(__file__).resolve().parents[1]
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[A-Za-z]{2,}")
 
 
-def test_curate_example_cleans_dedups_redacts_and_splits(tmp_path, monkeypatch):
+def run_example(name: str, out: Path, monkeypatch) -> dict:
+    """Run examples/<name>.yaml as the README says (paths relative to the repository root) into ``out``."""
     monkeypatch.chdir(ROOT)
-    recipe = Recipe.load("examples/curate.yaml")
-    recipe.output.path = str(tmp_path / "curate")
-    manifest = run(recipe, workers=2)
+    recipe = Recipe.load(f"examples/{name}.yaml")
+    recipe.output.path = str(out)
+    return run(recipe, workers=2)
+
+
+def test_quickstart_recipe_runs_on_its_sample(tmp_path, monkeypatch):
+    counts = run_example("quickstart", tmp_path / "quickstart", monkeypatch)["counts"]
+    assert counts["input"] == 400 and counts["kept"] + counts["rejected"] == 400
+    kept = read_output(str(tmp_path / "quickstart"))
+    assert kept.num_rows == counts["kept"] > 200
+    assert all(s.startswith("deb:") for s in kept.column("source").to_pylist())
+    assert "Apache-2.0" in set(kept.column("license").to_pylist())
+
+
+def test_curate_example_cleans_dedups_redacts_and_splits(tmp_path, monkeypatch):
+    manifest = run_example("curate", tmp_path / "curate", monkeypatch)
     counts = manifest["counts"]
     assert counts["input"] == 400 == counts["kept"] + counts["rejected"]
     steps = {s["name"]: s for s in manifest["steps"]}

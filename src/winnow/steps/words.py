@@ -324,28 +324,21 @@ class ChunkCache:
         self.cores.clear()
 
     def split(self, chunks: list[str]) -> list[tuple[str, ...]]:
-        if len(self.words) > self.max_chunks:
-            self.words.clear()
-        known = self.words
-        out = []
-        for chunk in chunks:
-            words = known.get(chunk)
-            if words is None:
-                words = known[chunk] = split_chunk(chunk)
-            out.append(words)
-        return out
+        return self._remembered(self.words, chunks, split_chunk)
 
     def split_cores(self, cores: list[str]) -> list[str]:
         """The words of each core (split_chunk's rules for a core), joined by spaces."""
-        if len(self.cores) > self.max_chunks:
-            self.cores.clear()
-        known = self.cores
+        return self._remembered(self.cores, cores, lambda core: " ".join(_split_core(core)))
+
+    def _remembered(self, known: dict, keys: list[str], compute) -> list:
+        if len(known) > self.max_chunks:
+            known.clear()
         out = []
-        for core in cores:
-            words = known.get(core)
-            if words is None:
-                words = known[core] = " ".join(_split_core(core))
-            out.append(words)
+        for key in keys:
+            value = known.get(key)
+            if value is None:
+                value = known[key] = compute(key)
+            out.append(value)
         return out
 
 
