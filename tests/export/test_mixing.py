@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from winnow import RecipeError, read_output, run
+from winnow import RecipeError, WinnowError, read_output, run
 from winnow.export.mixing import CLUSTER_COLUMN, Split
 from winnow.export.tokenize import tokenize
 from winnow.export.tokenizer import load_tokenizer
@@ -112,6 +112,25 @@ def test_upsampling_to_a_total_keeps_copies_in_one_split(two_inputs, tokenizer_f
     for source in ("pages", "other"):
         assert f"| {source} | {0.7 if source == 'pages' else 0.3} | {counters[f'tokens.{source}']:,} |" in card
     assert f"Text tokens (without end-of-document): {header['text_tokens']:,}" in card
+
+
+def test_a_copy_never_takes_the_id_of_an_input_record(corpus_docs: list[dict], tmp_path: Path) -> None:
+    """Copies are named <id>#<k>: when the input already holds 'a' and 'a#1' and 'a' must be copied,
+    the run fails before writing anything, instead of writing two records with one id."""
+    pages, other = tmp_path / "pages.jsonl", tmp_path / "other.jsonl"
+    docs = [d for d in corpus_docs if len(d["text"].split()) >= 20]
+    rows = [{"id": d["id"], "text": d["text"]} for d in docs[:10]]
+    rows.append({"id": f"{docs[0]['id']}#1", "text": docs[10]["text"]})
+    pages.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    other.write_text("".join(json.dumps({"id": d["id"], "text": d["text"]}) + "\n" for d in docs[11:60]))
+    upsampled = mix_recipe((pages, other), tmp_path / "up", {"by": "documents", "total": 100, "seed": 1})
+    with pytest.raises(WinnowError, match="already have such an id"):
+        run(upsampled, workers=2)
+    assert not (tmp_path / "up" / "data").exists()
+    # without up-sampling no copy is made, so the same ids are fine
+    downsampled = mix_recipe((pages, other), tmp_path / "down", {"by": "documents", "total": 10, "seed": 1})
+    run(downsampled, workers=2)
+    assert len(read_output(str(tmp_path / "down"))) == 10
 
 
 def test_weights_by_documents_are_exact(two_inputs, tmp_path: Path) -> None:

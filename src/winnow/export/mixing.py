@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -37,6 +38,7 @@ from winnow.steps.base import GlobalStage, Resources, Step, StepParams, StepResu
 
 ORDER_SEED_SALT = 0x313C  # mixes the recipe's seed into the order hash
 CLUSTER_COLUMN = "minhash_dedup.cluster_id"
+COPY_ID = re.compile(r"(.*)#([0-9]+)", re.S)  # the id of a copy made by up-sampling: <id>#<k>
 COPY_COLUMN = "mix.copy"
 SPLIT_COLUMN = "split"
 
@@ -166,10 +168,41 @@ def _measure_part(task: tuple[str, str, str, str | None, int]) -> str:
         sizes = np.ones(len(ids), dtype=np.int64)
     order_seed = (seed * 0x9E3779B1 + ORDER_SEED_SALT) % 2**64
     order = np.fromiter((xxhash.xxh64_intdigest(i.encode(), seed=order_seed) for i in ids), np.uint64, len(ids))
-    result = pa.table({"key": id_key(ids), "order": order, "source": table.column("source"), "size": sizes})
+    # Ids shaped like a copy's name (<base>#<k>): the plan checks that no copy it makes takes one.
+    matches = [COPY_ID.fullmatch(i) if "#" in i else None for i in ids]
+    result = pa.table(
+        {
+            "key": id_key(ids),
+            "order": order,
+            "source": table.column("source"),
+            "size": sizes,
+            "copy_base": pa.array([id_key([m.group(1)])[0] if m else None for m in matches], pa.uint64()),
+            "copy_number": pa.array([int(m.group(2)) if m else None for m in matches], pa.int64()),
+        }
+    )
     pq.write_table(result, output + ".partial")
     os.replace(output + ".partial", output)
     return output
+
+
+def _check_copy_names(key: np.ndarray, copies: np.ndarray, sizes: pa.Table) -> None:
+    """Fail when a copy the plan makes (``<id>#<k>``, k < copies of <id>) would take an input record's id."""
+    if "copy_base" not in sizes.column_names:  # sizes measured by an older version (a resumed run)
+        return
+    named = sizes.column("copy_base").is_valid().to_numpy(zero_copy_only=False)
+    if not named.any():
+        return
+    # (fill_null first: a uint64 column with nulls would come back as float64 and lose bits)
+    bases = sizes.column("copy_base").fill_null(0).to_numpy()[named]
+    numbers = sizes.column("copy_number").fill_null(0).to_numpy()[named]
+    by_key = np.argsort(key, kind="stable")
+    where = by_key[np.minimum(np.searchsorted(key[by_key], bases), len(key) - 1)]
+    taken = (key[where] == bases) & (numbers >= 1) & (copies[where] > numbers)
+    if taken.any():
+        raise WinnowError(
+            f"mix: up-sampling names the copies of a record <id>#1, <id>#2, ..., but {int(taken.sum())} input "
+            "record(s) already have such an id (an id 'a' and an id 'a#1'); give the inputs other ids"
+        )
 
 
 def _plan(sizes: pa.Table | None, weights: dict[str, float], total: int | None) -> tuple[pa.Table, dict[str, Any]]:
@@ -214,6 +247,7 @@ def _plan(sizes: pa.Table | None, weights: dict[str, float], total: int | None) 
     by_key = np.argsort(key, kind="stable")
     if np.any(key[by_key][1:] == key[by_key][:-1]):
         raise WinnowError("mix: two records share an id (ids must be unique to be sampled)")
+    _check_copy_names(key, copies, sizes)
     plan = pa.table({"key": key[by_key], "copies": copies[by_key], "size": size[by_key]})
     return plan, summary
 
