@@ -70,3 +70,16 @@ class KeepLongest(GlobalStage):
             with open(posixpath.join(self.workdir, "chosen.json"), "rb") as f:
                 self._lazy_chosen = set(orjson.loads(f.read()))
         return [None if i in self._lazy_chosen else "not_longest" for i in batch.column("id").to_pylist()]
+
+
+class NeedsTwoArguments(Exception):
+    """An exception class that pickle cannot rebuild (its __init__ takes more than the message)."""
+
+    def __init__(self, what: str, why: str):
+        super().__init__(f"{what}: {why}")
+
+
+def fail_on_a_long_text(batch: pa.Table) -> pa.Table:
+    if max(len(t) for t in batch.column("text").to_pylist()) > 50_000:
+        raise NeedsTwoArguments("a long text", "this step refuses it")
+    return batch

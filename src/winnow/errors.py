@@ -17,3 +17,8 @@ class InputError(WinnowError):
     def __init__(self, file: str, location: str, cause: str):
         self.file, self.location, self.cause = file, location, cause
         super().__init__(f"{file}, {location}: {cause}")
+
+    def __reduce__(self):
+        # Raised in a worker process, it travels back to the driver pickled; without this the
+        # pool cannot rebuild it (Exception pickles only the message) and the run would hang.
+        return type(self), (self.file, self.location, self.cause)

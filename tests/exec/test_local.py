@@ -175,3 +175,82 @@ def test_sigkill_at_any_moment_then_resume_loses_and_doubles_nothing(corpus_2k, 
     )
     leftovers = [p for p in (tmp_path / "killed").rglob(".tmp-*")]
     assert not leftovers
+
+
+def _zstd(path: Path, data: bytes) -> Path:
+    import zstandard
+
+    path.write_bytes(zstandard.ZstdCompressor(level=3).compress(data))
+    return path
+
+
+def test_a_large_compressed_file_is_cut_into_pieces_read_by_every_worker(corpus_2k, tmp_path):
+    """One big .jsonl.zst would be one shard (one worker, resumed from scratch): the plan cuts it
+    into pieces, and the records, derived ids and provenance are those of the whole file."""
+    lines = corpus_2k.read_bytes().splitlines(keepends=True)
+    no_ids = b"".join(orjson.dumps({"text": orjson.loads(line)["text"]}) + b"\n" for line in lines)
+    packed = _zstd(tmp_path / "web.jsonl.zst", no_ids)
+    plain = tmp_path / "web.jsonl"
+    plain.write_bytes(no_ids)
+    steps = [{"length_filter": {"min_words": 50}}]
+    manifest = run(recipe(packed, tmp_path / "cut", input={"shard_mb": 1}, steps=steps), workers=2)
+    run(recipe(plain, tmp_path / "whole", input={"shard_mb": 1000}, steps=steps), workers=1)
+    assert manifest["shards"] > 4  # really cut
+    assert len({p.name for p in (tmp_path / "cut" / "data").iterdir()}) == manifest["shards"]
+    cut, whole = read_output(str(tmp_path / "cut")), read_output(str(tmp_path / "whole"))
+    assert sorted(cut.column("text").to_pylist()) == sorted(whole.column("text").to_pylist())
+    # ids name the line of the original file, as for the uncompressed copy
+    by_id = dict(zip(cut.column("id").to_pylist(), cut.column("text").to_pylist(), strict=True))
+    for line_id, text in by_id.items():
+        number = int(line_id.rsplit(":", 1)[1])
+        assert line_id.startswith("web.jsonl.zst:") and orjson.loads(lines[number - 1])["text"] == text
+    assert set(cut.column("input_file").to_pylist()) == {str(packed)}
+    assert [f["path"] for f in manifest["inputs"][0]["files"]] == [str(packed)]
+    assert not (tmp_path / "cut" / "_winnow" / "input").exists()  # the pieces are gone after the run
+
+
+def test_a_bad_line_in_a_cut_compressed_file_names_the_file_and_its_line(corpus_2k, tmp_path):
+    lines = corpus_2k.read_bytes().splitlines(keepends=True)
+    lines[1500] = b'{"id": "broken", "text": \n'
+    packed = _zstd(tmp_path / "web.jsonl.zst", b"".join(lines))
+    with pytest.raises(WinnowError, match=r"web\.jsonl\.zst.*line 1501.*invalid JSON"):
+        run(recipe(packed, tmp_path / "fail", input={"shard_mb": 1}), workers=2)
+    manifest = run(recipe(packed, tmp_path / "skip", input={"shard_mb": 1}, on_error="skip"), workers=2)
+    quarantined = read_output(str(tmp_path / "skip"), quarantine=True)
+    assert manifest["counts"]["quarantined"] == 1 and manifest["shards"] > 4
+    assert quarantined.column("file").to_pylist() == [str(packed)]
+    assert quarantined.column("location").to_pylist() == ["line 1501"]
+
+
+def test_a_truncated_compressed_file_is_read_as_one_shard_and_keeps_what_it_can(corpus_2k, tmp_path):
+    packed = _zstd(tmp_path / "web.jsonl.zst", corpus_2k.read_bytes())
+    packed.write_bytes(packed.read_bytes()[: packed.stat().st_size // 2])  # cut off mid-stream
+    manifest = run(recipe(packed, tmp_path / "skip", input={"shard_mb": 1}, steps=[], on_error="skip"), workers=2)
+    assert manifest["shards"] == 1  # could not be cut: planned whole, so its reader reports the damage
+    assert 0 < manifest["counts"]["input"] - manifest["counts"]["quarantined"] < 2000
+    assert manifest["counts"]["quarantined"] == 1
+    entry = read_output(str(tmp_path / "skip"), quarantine=True).to_pylist()[0]
+    kept = manifest["counts"]["input"] - 1
+    assert entry["file"].startswith(str(packed)) and entry["location"] == f"after record {kept}"
+    assert "truncated" in entry["reason"]
+    assert not list((tmp_path / "skip" / "_winnow").glob("input/*"))
+    with pytest.raises(WinnowError, match=r"web\.jsonl\.zst.*truncated"):
+        run(recipe(packed, tmp_path / "fail", input={"shard_mb": 1}, steps=[]), workers=2)
+
+
+@pytest.mark.timeout(120)
+def test_a_worker_error_pickle_cannot_rebuild_fails_the_run_instead_of_hanging_it(corpus_2k, tmp_path):
+    steps = [{"python": {"function": "engine_helpers:fail_on_a_long_text", "mode": "batch"}}]
+    with pytest.raises(WinnowError, match="NeedsTwoArguments: a long text: this step refuses it"):
+        run(recipe(corpus_2k, tmp_path / "out", input={"shard_mb": 1}, steps=steps), workers=2)
+
+
+def test_input_errors_survive_the_trip_from_a_worker():
+    import pickle
+
+    from winnow.errors import InputError
+
+    error = pickle.loads(pickle.dumps(InputError("web.jsonl", "line 7", "invalid JSON")))
+    assert (error.file, error.location, error.cause, str(error)) == (
+        "web.jsonl", "line 7", "invalid JSON", "web.jsonl, line 7: invalid JSON"
+    )

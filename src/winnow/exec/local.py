@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import pickle
 import signal
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
+from winnow.errors import WinnowError
 from winnow.exec.shard import ShardJob, run_shard
 from winnow.steps.base import TaskRunner
 
@@ -41,12 +44,29 @@ def _report(n: int) -> None:
 
 
 def _run_in_worker(job: ShardJob) -> dict[str, Any]:
-    return run_shard(job, _report)
+    with _picklable_errors(job.shard.describe()):
+        return run_shard(job, _report)
 
 
 def _call(payload: tuple[Callable[[Any], Any], Any]) -> Any:
     fn, item = payload
-    return fn(item)
+    with _picklable_errors(repr(item)[:200]):
+        return fn(item)
+
+
+@contextmanager
+def _picklable_errors(where: str) -> Iterator[None]:
+    """A worker's error reaches the driver pickled. One that cannot be rebuilt from its pickle (an
+    exception class whose __init__ takes other arguments, from a user's step, say) would kill the
+    pool's result thread and hang the run: send a WinnowError with its type and message instead."""
+    try:
+        yield
+    except Exception as error:
+        try:
+            pickle.loads(pickle.dumps(error))
+        except Exception:
+            raise WinnowError(f"{where}: {type(error).__name__}: {error}") from None
+        raise
 
 
 class LocalTaskRunner(TaskRunner):

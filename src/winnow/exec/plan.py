@@ -4,31 +4,51 @@ The plan depends only on the input files and the recipe, never on the number of 
 the executor, so that every executor writes the same parts and a resumed run finds the
 same shards. Large uncompressed local line files (JSONL) are cut at line boundaries into
 pieces of about ``shard_mb``; the cut also counts the lines before each piece, so a shard
-knows the real line number it starts at.
+knows the real line number it starts at. Large compressed line files cannot be cut in place:
+they are cut into compressed pieces under the run's ``_winnow/input/`` (removed when the run
+finishes), each remembering its input file and first line.
 """
 
 from __future__ import annotations
 
+import logging
 import mmap
+import posixpath
 
 import numpy as np
+import zstandard
+from fsspec.core import url_to_fs
 
 from winnow.io.base import InputSpec, Shard, format_of, is_compressed, readers
-from winnow.io.files import expand, file_size, is_local
+from winnow.io.files import expand, file_size, is_local, open_binary
 
+log = logging.getLogger(__name__)
+
+_STAGE_BLOCK = 4 << 20  # bytes read at a time when cutting a compressed file into pieces
 _SCAN_BLOCK = 4 << 20  # bytes compared at a time (a bool array of this size)
 TARGET_SHARDS = 64  # a small input is still cut into enough shards to keep every worker busy
 MIN_SHARD, MAX_SHARD = 1 << 20, 64 << 20
 
 
-def plan_shards(inputs: list[InputSpec]) -> list[Shard]:
+def plan_shards(inputs: list[InputSpec], staging: str | None = None) -> list[Shard]:
+    """The shards of every input. With a ``staging`` directory, a compressed line file larger
+    than a shard is cut into compressed pieces there first (one pass in the driver), so that it
+    is read by all workers and resumed piece by piece instead of by one worker, from scratch."""
     shards: list[Shard] = []
     known = readers()
     for input_index, spec in enumerate(inputs):
         files = [(url, relative, format_of(url, spec.format), file_size(url)) for url, relative in expand(spec.path)]
         limit = _shard_bytes(spec, sum(size for *_, size in files))
-        for url, relative, fmt, size in files:
-            if known[fmt].splittable and not is_compressed(url) and is_local(url) and size > limit:
+        for file_number, (url, relative, fmt, size) in enumerate(files):
+            splittable = known[fmt].splittable and size > limit
+            pieces = None
+            if splittable and staging is not None and is_compressed(url):
+                prefix = posixpath.join(staging, f"{input_index:02d}-{file_number:05d}")
+                pieces = stage_pieces(url, prefix, _piece_bytes(spec, limit))
+            if pieces is not None:
+                for piece, line in pieces:
+                    shards.append(Shard(len(shards), input_index, piece, relative, 0, None, fmt, line, origin=url))
+            elif splittable and not is_compressed(url) and is_local(url):
                 line = 1
                 for start, end in _byte_ranges(url, size, limit):
                     shards.append(Shard(len(shards), input_index, url, relative, start, end, fmt, line))
@@ -36,6 +56,62 @@ def plan_shards(inputs: list[InputSpec]) -> list[Shard]:
             else:
                 shards.append(Shard(len(shards), input_index, url, relative, 0, None, fmt))
     return shards
+
+
+def _piece_bytes(spec: InputSpec, limit: int) -> int:
+    """Uncompressed bytes per staged piece: ``shard_mb`` when given, else ~4x the automatic shard
+    size (which is computed on compressed bytes; text compresses ~4x)."""
+    if spec.shard_mb is not None:
+        return limit
+    return int(min(max(4 * limit, 4 << 20), MAX_SHARD))
+
+
+def stage_pieces(url: str, prefix: str, piece_bytes: int) -> list[tuple[str, int]] | None:
+    """Cut a compressed line file into zstd pieces ``<prefix>-NNNNN.jsonl.zst`` of about
+    ``piece_bytes`` uncompressed, at line boundaries: (piece, its first line number) each.
+
+    None when the file cannot be read to its end: it is then planned as one shard, whose reader
+    reports the damage (or quarantines it) exactly as for any other broken file."""
+    fs, root = url_to_fs(prefix)
+    protocol = prefix.split("://", 1)[0] + "://" if "://" in prefix else ""
+    pieces: list[tuple[str, int]] = []
+    line, carry, writer, written = 1, b"", None, 0
+
+    def close_piece() -> None:
+        writer.close()
+        fs.mv(f"{root}-{len(pieces) - 1:05d}.partial", f"{root}-{len(pieces) - 1:05d}.jsonl.zst")
+
+    try:
+        with open_binary(url) as source:
+            while True:
+                block = source.read(min(_STAGE_BLOCK, piece_bytes))
+                data = carry + block
+                cut = len(data) if not block else data.rfind(b"\n") + 1  # whole lines only
+                carry = data[cut:]
+                if cut:
+                    if writer is None:
+                        fs.makedirs(posixpath.dirname(root), exist_ok=True)
+                        pieces.append((f"{protocol}{root}-{len(pieces):05d}.jsonl.zst", line))
+                        raw = fs.open(f"{root}-{len(pieces) - 1:05d}.partial", "wb")
+                        writer, written = zstandard.ZstdCompressor(level=1).stream_writer(raw, closefd=True), 0
+                    writer.write(data[:cut])
+                    written += cut
+                    line += data.count(b"\n", 0, cut)
+                    if written >= piece_bytes:
+                        close_piece()
+                        writer = None
+                if not block:
+                    break
+        if writer is not None:
+            close_piece()
+    except Exception as error:  # noqa: BLE001 - any read error: the file's own shard reports it
+        log.warning("%s: could not be cut into pieces (%s); it is read as one shard", url, error)
+        if writer is not None:
+            writer.close()
+        for stale in fs.glob(f"{root}-*"):
+            fs.rm(stale)
+        return None
+    return pieces
 
 
 def _shard_bytes(spec: InputSpec, total: int) -> int:

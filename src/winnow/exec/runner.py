@@ -117,12 +117,12 @@ def _prepare_output(fs, root: str, recipe_yaml: str, resume: bool, overwrite: bo
         f.write(recipe_yaml)
 
 
-def _load_or_plan(fs, root: str, recipe: Recipe) -> list[Shard]:
+def _load_or_plan(fs, root: str, recipe: Recipe, staging: str) -> list[Shard]:
     path = posixpath.join(root, "_winnow", "plan.json")
     if fs.exists(path):
         with fs.open(path, "rb") as f:
             return [Shard(**s) for s in orjson.loads(f.read())]
-    shards = plan_shards(recipe.input)
+    shards = plan_shards(recipe.input, staging=staging)
     with fs.open(path, "wb") as f:
         f.write(orjson.dumps([dataclasses.asdict(s) for s in shards]))
     return shards
@@ -150,10 +150,11 @@ def run(
     fs, root = url_to_fs(out)
     protocol = out.split("://", 1)[0] + "://" if "://" in out else ""
     _prepare_output(fs, root, recipe.to_yaml(), resume, overwrite)
-    shards = _load_or_plan(fs, root, recipe)
 
     def at(*parts: str) -> str:
         return protocol + posixpath.join(root, *parts)
+
+    shards = _load_or_plan(fs, root, recipe, staging=at("_winnow", "input"))
 
     engine = _make_executor(executor, workers, address, progress)
     all_stats: list[dict[str, Any]] = []
@@ -212,6 +213,9 @@ def run(
     finally:
         engine.close()
     write_marker(at("_winnow", "manifest.json"), manifest)
+    staged = posixpath.join(root, "_winnow", "input")
+    if fs.exists(staged):  # pieces of compressed inputs: only a resumed run would read them again
+        fs.rm(staged, recursive=True)
     return manifest
 
 
@@ -304,7 +308,7 @@ def build_manifest(
         entry["cpu_seconds"] = round(entry["cpu_seconds"], 3)
     inputs = []
     for i, spec in enumerate(recipe.input):
-        files = sorted({s.file for s in shards if s.input_index == i})
+        files = sorted({s.source_file for s in shards if s.input_index == i})
         inputs.append(
             {
                 "path": spec.path,

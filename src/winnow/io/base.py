@@ -73,8 +73,16 @@ class Shard:
     end: int | None = None
     format: str = "jsonl"
     first_line: int = 1  # line number (from 1) at ``start``: errors and derived ids name real lines
+    origin: str | None = None  # the input file, when ``file`` is a piece of it staged by the plan
+
+    @property
+    def source_file(self) -> str:
+        """The input file the records come from (what errors and the input_file column name)."""
+        return self.origin or self.file
 
     def describe(self) -> str:
+        if self.origin is not None:
+            return f"{self.origin} from line {self.first_line}"
         where = f" bytes {self.start}-{self.end}" if self.end is not None else ""
         return f"{self.file}{where}"
 
@@ -124,17 +132,17 @@ class RecordBuilder:
     def add(self, row: Any, position: int, location: str, raw: Any = None) -> None:
         spec, shard = self.spec, self.shard
         if not isinstance(row, dict):
-            self.errors.bad(shard.file, location, f"expected an object, got {type(row).__name__}", raw)
+            self.errors.bad(shard.source_file, location, f"expected an object, got {type(row).__name__}", raw)
             return
         text = row.get(spec.text_field)
         record_id = row.get(spec.id_field)
         record_id = derived_id(shard.relative, position) if record_id is None else str(record_id)
         if text is None:
-            self.errors.bad(shard.file, location, f"missing text field {spec.text_field!r}", raw, record_id)
+            self.errors.bad(shard.source_file, location, f"missing text field {spec.text_field!r}", raw, record_id)
             return
         if not isinstance(text, str):
             self.errors.bad(
-                shard.file, location, f"text field {spec.text_field!r} is {type(text).__name__}, not a string", raw, record_id
+                shard.source_file, location, f"text field {spec.text_field!r} is {type(text).__name__}, not a string", raw, record_id
             )
             return
         c = self.columns
@@ -147,7 +155,7 @@ class RecordBuilder:
         c["license"].append(license_)
         collected = row.get("collected_at") or row.get("_collected_at") or spec.collected_at
         c["collected_at"].append(str(collected) if collected is not None else None)
-        c["input_file"].append(shard.file)
+        c["input_file"].append(shard.source_file)
         meta = {k: row[k] for k in self.keep if k in row}
         if "_meta" in row:
             meta.update(row["_meta"])

@@ -41,6 +41,54 @@ def expand(path: str) -> list[tuple[str, str]]:
     return files
 
 
+class ZstdFrames(io.RawIOBase):
+    """The decompressed bytes of a zstd stream of one or more frames, that fails on a stream cut
+    off inside a frame. (zstandard's stream_reader ends such a stream silently: a truncated
+    download would lose the rest of the file without a word; gzip, bz2 and xz raise.)"""
+
+    _CHUNK = 256 << 10  # compressed bytes fed at a time (bounds the output of one call)
+
+    def __init__(self, raw: IO[bytes]):
+        import zstandard
+
+        self.raw = raw
+        self.context = zstandard.ZstdDecompressor()
+        self.frame = self.context.decompressobj()
+        self.in_frame = False  # the current frame has had input and has not ended
+        self.pending, self.offset = b"", 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while self.offset >= len(self.pending):
+            chunk = self.raw.read(self._CHUNK)
+            if not chunk:
+                if self.in_frame:
+                    raise EOFError("zstd data ends inside a frame (the file is truncated)")
+                return 0
+            self.pending, self.offset = self._decompress(chunk), 0
+        n = min(len(buffer), len(self.pending) - self.offset)
+        buffer[:n] = self.pending[self.offset : self.offset + n]
+        self.offset += n
+        return n
+
+    def _decompress(self, chunk: bytes) -> bytes:
+        out = []
+        while chunk:
+            if self.frame.eof:  # the previous frame ended: the next one starts here
+                self.frame = self.context.decompressobj()
+            out.append(self.frame.decompress(chunk))
+            self.in_frame = not self.frame.eof
+            chunk = self.frame.unused_data if self.frame.eof else b""
+        return b"".join(out)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.raw.close()
+        super().close()
+
+
 def _protocol_prefix(path: str) -> str:
     return path.split("://", 1)[0] + "://" if "://" in path else ""
 
@@ -50,11 +98,7 @@ def open_binary(url: str, compression: str | None = "infer") -> IO[bytes]:
     if compression == "infer":
         compression = _compression_of(url)
     if compression == "zstd":
-        import zstandard
-
-        raw = fsspec.open(url, "rb").open()
-        reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=True)
-        return io.BufferedReader(reader, buffer_size=1 << 20)
+        return io.BufferedReader(ZstdFrames(fsspec.open(url, "rb").open()), buffer_size=1 << 20)
     return fsspec.open(url, "rb", compression=compression).open()
 
 

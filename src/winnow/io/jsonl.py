@@ -41,13 +41,25 @@ class JsonlReader(Reader):
     def read(self, shard: Shard, spec: InputSpec, errors: ErrorSink, batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[pa.Table]:
         builder = RecordBuilder(spec, shard, errors)
         loads = orjson.loads
-        for line_number, line in iter_lines(shard):
+        lines = iter_lines(shard)
+        while True:
+            try:
+                line_number, line = next(lines)
+            except StopIteration:
+                break
+            except Exception:
+                # A damaged file (truncated, corrupt compression): the records read so far are
+                # good; hand them on before the error, which the caller reports or quarantines.
+                batch = builder.flush()
+                if batch is not None:
+                    yield batch
+                raise
             if not line.strip():
                 continue  # blank lines (a trailing newline, say) are not records
             try:
                 row = loads(line)
             except orjson.JSONDecodeError as error:
-                errors.bad(shard.file, f"line {line_number}", f"invalid JSON: {error}", line)
+                errors.bad(shard.source_file, f"line {line_number}", f"invalid JSON: {error}", line)
                 continue
             builder.add(row, line_number, f"line {line_number}", line)
             if len(builder) >= batch_size:
