@@ -115,3 +115,21 @@ def test_the_ascii_fast_path_gives_what_ftfy_gives(docs):
     assert len(skipped) >= 50  # most of the corpus takes the fast path
     assert all(ftfy.fix_text(t, config) == t for t in skipped)
     assert step.needs_ftfy("caf\u00c3\u00a9") and step.needs_ftfy("a\x07b") and step.needs_ftfy("a &amp; b")
+
+
+@pytest.mark.parametrize(
+    "params", [{}, {"unescape_html": True}, {"unescape_html": False}, {"remove_control_chars": False}, {"normalization": None}]
+)
+def test_the_line_fast_path_gives_what_ftfy_gives(docs, translated, params):
+    """fix_unicode calls ftfy only on the lines it could change: the result is ftfy's, to the
+    character, on real documents, real mojibake, entities before and after an HTML line (ftfy's
+    'auto' stops decoding after the first '<'), control characters and terminal escapes."""
+    import ftfy
+
+    texts = [d["text"] for d in docs] + [d["text"] for d in translated]
+    texts += [d["text"].encode("utf-8").decode("cp1252", errors="replace") for d in translated]
+    texts += ["a &amp; b\n<p>x &lt; y</p>\nc &amp; d &eacute;\n" + d["text"][:400] for d in docs[:20]]
+    texts += ["x\x07y\n\x1b[31mred\x1b[0m\nJos\u00c3\u00a9 &amp;\n" + d["text"][:400] for d in docs[20:40]]
+    step = build_step("fix_unicode", params)
+    config = step.config()
+    assert run_step(step, texts) == [ftfy.fix_text(t, config) for t in texts]

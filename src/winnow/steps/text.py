@@ -66,19 +66,39 @@ class FixUnicode(Step):
             explain=False,
         )
 
-    def needs_ftfy(self, text: str) -> bool:
+    def needs_ftfy(self, text: str, unescape_html: bool | str | None = None) -> bool:
         if not text.isascii():
             return True
-        if self.params.remove_control_chars and ASCII_CONTROL.search(text):
+        if ASCII_CONTROL.search(text):  # control characters, and ESC of terminal escapes (always removed)
             return True
-        return bool(self.params.unescape_html) and "&" in text
+        unescape = self.params.unescape_html if unescape_html is None else unescape_html
+        return bool(unescape) and "&" in text
+
+    def fix(self, text: str, config) -> str:
+        """``ftfy.fix_text(text, config)``, segment for segment, calling ftfy only on the segments
+        (lines) it could change. ftfy fixes a text line by line, and its per-line overhead (~20 us)
+        is most of its time on documentation and code, whose lines are mostly plain ASCII. The loop
+        is ftfy's own: the same segments, and the same switch of ``unescape_html: auto`` to off for
+        the rest of the text once a segment holds a '<' (tests/steps/test_text.py compares)."""
+        from ftfy import fix_and_explain
+
+        out, pos, end = [], 0, len(text)
+        while pos < end:
+            cut = text.find("\n", pos) + 1 or end
+            cut = min(cut, pos + config.max_decode_length)
+            segment = text[pos:cut]
+            if config.unescape_html == "auto" and "<" in segment:
+                config = config._replace(unescape_html=False)
+            if self.needs_ftfy(segment, config.unescape_html):
+                segment = fix_and_explain(segment, config)[0]
+            out.append(segment)
+            pos = cut
+        return "".join(out)
 
     def transform(self, batch: pa.Table) -> pa.Table:
-        import ftfy
-
         config = self.config()
         texts = batch.column("text").to_pylist()
-        fixed = [ftfy.fix_text(t, config) if t and self.needs_ftfy(t) else t for t in texts]
+        fixed = [self.fix(t, config) if t and self.needs_ftfy(t) else t for t in texts]
         self.counters["changed"] += sum(a != b for a, b in zip(texts, fixed, strict=True))
         return with_column(batch, "text", pa.array(fixed, pa.string()))
 
