@@ -78,6 +78,9 @@ def test_normalize_rules():
     assert normalize_text(text) == "  def f():\n      return 1\n\nCafé au lait"
     assert normalize_text(text, max_blank_lines=0) == "  def f():\n      return 1\nCafé au lait"
     assert normalize_text("e\u0301", form=None) == "e\u0301"
+    assert normalize_text("a\n\nb\n\n\nc", max_blank_lines=0) == "a\nb\nc"  # no blank line at all
+    assert normalize_text("a\n\n\nb\n\n\n\nc", max_blank_lines=2) == "a\n\n\nb\n\n\nc"
+    assert normalize_text("a \u3000\tb\u00a0\nc\u2028d") == "a b\nc\nd"  # Unicode spaces and line separators
 
 
 def test_normalize_real_documents_is_idempotent_and_keeps_indentation(docs):

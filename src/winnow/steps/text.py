@@ -7,6 +7,7 @@ texts compare equal for deduplication.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from typing import Literal
@@ -20,10 +21,12 @@ from winnow.steps.base import Step, StepParams
 
 # Runs of whitespace other than newline (tabs, NBSP, ideographic space...) after a word; leading
 # indentation is kept, since code and man pages mean something by it.
-SPACES = re.compile(r"(?<=\S)[^\S\n]+")
-TRAILING_SPACE = re.compile(r"[^\S\n]+\n")
-MANY_NEWLINES = re.compile(r"\n{3,}")
+# Only runs that change something match (two or more characters, or one that is not a space):
+# most single spaces between words are left alone instead of being replaced by themselves.
+SPACES = re.compile(r"(?<=\S)(?: [^\S\n]+|[^\S \n][^\S\n]*)")
+TRAILING_SPACE = re.compile(r"[^\S\n]+(?=\n)")
 LINE_ENDINGS = re.compile(r"\r\n?|[\u2028\u2029\x0b\x0c\x85]")
+OTHER_LINE_ENDINGS = ("\r", "\u2028", "\u2029", "\x0b", "\x0c", "\x85")
 
 
 # ASCII control characters ftfy removes (tab, newline and carriage return are text). ASCII text without
@@ -103,15 +106,28 @@ class FixUnicode(Step):
         return with_column(batch, "text", pa.array(fixed, pa.string()))
 
 
+@functools.cache
+def _blank_line_runs(max_blank_lines: int) -> re.Pattern[str]:
+    """Runs of more than ``max_blank_lines`` blank lines (that is, of max_blank_lines + 2 or more newlines)."""
+    return re.compile("\n{" + str(max_blank_lines + 2) + ",}")
+
+
 def normalize_text(text: str, form: str | None = "NFC", max_blank_lines: int = 1) -> str:
     """Unicode normal form, \\n line endings, single spaces between words (indentation kept), no trailing spaces, at most
     ``max_blank_lines`` blank lines in a row, no leading or trailing blank lines."""
+    # Each rule runs only where a cheap substring test says it can change something (the regexes
+    # are most of this step's time).
     if form:
         text = unicodedata.normalize(form, text)
-    text = LINE_ENDINGS.sub("\n", text)
-    text = SPACES.sub(" ", text)
-    text = TRAILING_SPACE.sub("\n", text)
-    text = MANY_NEWLINES.sub("\n" * (max_blank_lines + 1), text) if max_blank_lines >= 0 else text
+    if any(ending in text for ending in OTHER_LINE_ENDINGS):
+        text = LINE_ENDINGS.sub("\n", text)
+    ascii_ = text.isascii()  # then the only spaces left are ' ' and '\t'
+    if not ascii_ or "  " in text or "\t" in text:
+        text = SPACES.sub(" ", text)
+    if not ascii_ or " \n" in text or "\t\n" in text:
+        text = TRAILING_SPACE.sub("", text)
+    if "\n" * (max_blank_lines + 2) in text:
+        text = _blank_line_runs(max_blank_lines).sub("\n" * (max_blank_lines + 1), text)
     return text.lstrip("\n").rstrip()
 
 
