@@ -71,8 +71,13 @@ def main() -> None:
     if args.child:
         # Warm up in this process (workers fork from it): imports and first-call set-up are start-up,
         # not throughput. The largest is pandas (~0.2 s), which pyarrow imports at its first
-        # pa.array() of a Python list; a cold `winnow run` pays it once per worker, in parallel.
-        floor(corpus_head(200)) if args.child == "floor" else winnow_run(corpus_head(200), 1)
+        # pa.array() of a Python list; a cold `winnow run` pays it once per worker, in parallel;
+        # then ~0.04 s for the first process pool of a process (multiprocessing's own set-up).
+        if args.child == "floor":
+            floor(corpus_head(200))
+        else:  # in-process first (pandas and the steps' imports), then the worker pool's machinery
+            winnow_run(corpus_head(200), 1)
+            winnow_run(corpus_head(200), 2)
         print(floor(args.path) if args.child == "floor" else winnow_run(args.path, args.workers))
         return
     path = corpus_head(args.docs)

@@ -23,13 +23,22 @@ from winnow.steps.base import TaskRunner
 _progress_queue = None
 
 
-def _die_with_parent() -> None:
+def _load_prctl() -> Callable[..., int] | None:
+    """libc's prctl, loaded once in the driver so that forked workers do not each load it."""
     try:
         import ctypes
 
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        return ctypes.CDLL("libc.so.6", use_errno=True).prctl
     except (OSError, AttributeError):
-        pass  # not Linux: an orphan finishes its shard and exits
+        return None  # not Linux: an orphan finishes its shard and exits
+
+
+_PRCTL = _load_prctl()
+
+
+def _die_with_parent() -> None:
+    if _PRCTL is not None:
+        _PRCTL(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def _init_worker(queue: Any) -> None:
