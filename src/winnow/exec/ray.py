@@ -9,6 +9,7 @@ output path must be storage every node sees (a shared file system or s3://…).
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -61,6 +62,9 @@ class RayExecutor:
         ctx = ray.data.DataContext.get_current()
         ctx.enable_progress_bars = show_progress
         ctx.execution_options.verbose_progress = False
+        if not show_progress:  # --quiet: Ray Data's plan and progress messages too (it set its loggers up above)
+            for name in ("ray", "ray.data"):
+                logging.getLogger(name).setLevel(logging.ERROR)
 
     def runner(self) -> TaskRunner:
         return RayTaskRunner(self.workers)
