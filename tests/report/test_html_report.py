@@ -113,3 +113,28 @@ def test_report_of_a_minimal_run(quickstart_run: Path, tmp_path: Path) -> None:
     page = (tmp_path / "r.html").read_text()
     assert "no deduplication step in this run" in page and "no PII step in this run" in page
     assert re.search(r"length_filter: too_few_words", page)
+
+
+def test_report_says_what_the_license_step_renamed(tmp_path: Path) -> None:
+    """Input counts are by the licence as read and kept counts by the licence set: the report shows
+    the renaming, counted from the records themselves, so a renamed licence does not look dropped."""
+    from collections import Counter
+
+    from report_helpers import example_recipe
+
+    from winnow import read_output, run
+
+    recipe = example_recipe("curate.yaml", tmp_path / "out")
+    run(recipe, workers=2)
+    write_report(str(tmp_path / "out"), str(tmp_path / "r.html"))
+    page = (tmp_path / "r.html").read_text()
+    # every record reaches the license step (nothing is dropped before it), kept or rejected later
+    records = read_output(str(tmp_path / "out")).to_pylist() + read_output(str(tmp_path / "out"), rejected=True).to_pylist()
+    renamed = Counter(
+        (r["license.declared"], r["license"]) for r in records
+        if r["license.declared"] and r["license.declared"] != r["license"]
+    )
+    assert renamed[("GPL2 with Classpath exception", "GPL-2.0-only WITH Classpath-exception-2.0")] > 50
+    section = page[page.index("Licences set by the"):]
+    for (read, set_), count in renamed.items():
+        assert f'<td>{read}</td><td>{set_}</td><td class="n">{count:,}</td>' in section

@@ -136,6 +136,19 @@ def _sources(s: dict[str, Any]) -> str:
             for lic, v in sorted(m.get("by_license", {}).items(), key=lambda kv: (-kv[1]["input_docs"], kv[0]))
         ],
     )
+    from winnow.steps.license import renamings
+
+    renamed = renamings(m.get("steps", []))
+    note = (
+        "\nLicences are as declared by the input (a per-record field or the recipe's `license`); "
+        "`unknown` means none was declared.\n"
+    )
+    if renamed:
+        note = (
+            "\nInput counts are by the licence as read; kept counts by the licence the `license` step set "
+            "(SPDX; `unknown`: none declared or found):\n\n"
+            + table(["licence as read", "licence set", "documents"], [list(r) for r in renamed])
+        )
     return (
         "## Sources and licences\n\n### Inputs\n\n"
         + inputs
@@ -143,7 +156,7 @@ def _sources(s: dict[str, Any]) -> str:
         + by_source
         + "\n### By licence\n\n"
         + by_license
-        + "\nLicences are as declared by the input (a per-record field or the recipe's `license`); `unknown` means none was declared.\n"
+        + note
     )
 
 

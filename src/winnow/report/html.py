@@ -71,7 +71,7 @@ def render_report(summary: dict[str, Any]) -> str:
         ("lengths", "Length distribution", _lengths(summary)),
         ("languages", "Languages", _languages(summary)),
         ("sources", "Sources", _by_key(m.get("by_source", {}), "source")),
-        ("licenses", "Licences", _by_key(m.get("by_license", {}), "licence")),
+        ("licenses", "Licences", _by_key(m.get("by_license", {}), "licence") + _renamed_licenses(m)),
         ("duplicates", "Duplicates", _duplicates(summary)),
         ("pii", "Personal data (PII)", _pii(summary)),
         ("mixture", "Mixture, splits and tokens", _mixture(summary)),
@@ -230,6 +230,21 @@ def _by_key(table: dict[str, dict[str, int]], what: str) -> str:
         for k, v in ordered
     ]
     return chart + _table([what, "input documents", "kept documents", "input characters", "kept characters"], rows)
+
+
+def _renamed_licenses(m: dict[str, Any]) -> str:
+    """What the ``license`` step made of the licences as read: input counts are by the name read,
+    kept counts by the name set, so without this a renamed licence looks dropped."""
+    from winnow.steps.license import renamings
+
+    rows = [list(r) for r in renamings(m.get("steps", []))]
+    if not rows:
+        return ""
+    return (
+        "<h3>Licences set by the <code>license</code> step</h3>"
+        "<p>Input counts above are by the licence as read, kept counts by the licence set.</p>"
+        + _table(["licence as read", "licence set", "documents"], rows)
+    )
 
 
 def _duplicates(s: dict[str, Any]) -> str:

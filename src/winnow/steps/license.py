@@ -99,6 +99,24 @@ LICENSE_URLS = [
     (re.compile(r"opensource\.org/licenses/bsd-license", re.I), "BSD-2-Clause"),
     (re.compile(r"mozilla\.org/(?:en-US/)?MPL/2\.0", re.I), "MPL-2.0"),
 ]
+# Counter keys "renamed.<licence as read> -> <licence set>": the manifest records every renaming.
+RENAMED, RENAMED_TO = "renamed.", " -> "
+
+
+def renamings(manifest_steps: list[dict[str, Any]]) -> list[tuple[str, str, int]]:
+    """(licence as read, licence set, documents) from the counters of a run's ``license`` steps,
+    most documents first."""
+    found: dict[tuple[str, str], int] = {}
+    for step in manifest_steps:
+        if step.get("name") != "license":
+            continue
+        for key, count in step.get("counters", {}).items():
+            if key.startswith(RENAMED) and RENAMED_TO in key:
+                read, _, set_ = key.removeprefix(RENAMED).rpartition(RENAMED_TO)
+                found[(read, set_)] = found.get((read, set_), 0) + count
+    return [(read, set_, n) for (read, set_), n in sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
 SPDX_TOKEN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+-]*$")
 
 
@@ -304,6 +322,8 @@ class License(Step):
                 licenses.append(found[0] if found else UNKNOWN_LICENSE)
             if declared and declared != raw:
                 self.counters["normalised"] += 1
+            if raw != licenses[-1]:  # the report shows what each licence name became
+                self.counters[f"{RENAMED}{raw or UNKNOWN_LICENSE}{RENAMED_TO}{licenses[-1]}"] += 1
             detected.append(found[0] if found else None)
             evidence.append(found[1] if found else None)
             declared_out.append(raw if raw not in (None, UNKNOWN_LICENSE) else None)
