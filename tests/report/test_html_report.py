@@ -136,5 +136,10 @@ def test_report_says_what_the_license_step_renamed(tmp_path: Path) -> None:
     )
     assert renamed[("GPL2 with Classpath exception", "GPL-2.0-only WITH Classpath-exception-2.0")] > 50
     section = page[page.index("Licences set by the"):]
+    from winnow.report.card import write_card
+
+    write_card(str(tmp_path / "out"), str(tmp_path / "card.md"))
+    card = (tmp_path / "card.md").read_text()
     for (read, set_), count in renamed.items():
         assert f'<td>{read}</td><td>{set_}</td><td class="n">{count:,}</td>' in section
+        assert f"| {read} | {set_} | {count:,} |" in card
