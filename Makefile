@@ -22,7 +22,7 @@ demo: install
 	$(BIN)/winnow card out/quickstart -o out/quickstart/DATACARD.md
 	@echo
 	@echo "kept records: out/quickstart/data/   report: out/quickstart/report.html   data card: out/quickstart/DATACARD.md"
-	@echo "next: winnow run examples/curate.yaml --overwrite   (language, licences, PII, dedup, splits)"
+	@echo "next: $(BIN)/winnow run examples/curate.yaml --overwrite   (language, licences, PII, dedup, splits)"
 
 test: install
 	bash scripts/install-browser.sh
