@@ -30,8 +30,9 @@ NEARDUP = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "near
 def load(neardup: Path) -> tuple[pa.Table, list[dict]]:
     with zstandard.open(neardup / "docs.jsonl.zst", "rt") as f:
         docs = [orjson.loads(line) for line in f]
-    batch = make_batch({"id": [d["id"] for d in docs], "text": [d["text"] for d in docs],
-                        "source": [d["source"] for d in docs]})
+    batch = make_batch(
+        {"id": [d["id"] for d in docs], "text": [d["text"] for d in docs], "source": [d["source"] for d in docs]}
+    )
     pairs = [orjson.loads(line) for line in open(neardup / "pairs.jsonl")]
     return batch, pairs
 
@@ -68,7 +69,10 @@ def main() -> None:
     batch, pairs = load(neardup)
     print(f"neardup: {len(batch)} docs, {len(pairs)} labelled pairs")
     print(f"{'configuration':44s} {'t':>4s} {'recall':>7s} {'precision':>9s} {'hard-neg':>8s} {'secs':>6s}")
-    configs = [("default (threshold 0.8)", {}, (0.7, 0.8, 0.9)), ("default + verify", {"verify": True}, (0.7, 0.8, 0.9))]
+    configs = [
+        ("default (threshold 0.8)", {}, (0.7, 0.8, 0.9)),
+        ("default + verify", {"verify": True}, (0.7, 0.8, 0.9)),
+    ]
     for t in (0.7, 0.8, 0.9):
         configs.append((f"threshold {t}", {"threshold": t}, (t,)))
         configs.append((f"threshold {t} + verify", {"threshold": t, "verify": True}, (t,)))
@@ -81,7 +85,9 @@ def main() -> None:
         for t in ts:
             s = score(cluster, pairs, t)
             name = f"{label} [{step.bands}x{step.rows}]"
-            print(f"{name:44s} {t:4.1f} {s['recall']:7.3f} {s['precision']:9.3f} {s['hard_negative_rate']:8.4f} {secs:6.1f}")
+            print(
+                f"{name:44s} {t:4.1f} {s['recall']:7.3f} {s['precision']:9.3f} {s['hard_negative_rate']:8.4f} {secs:6.1f}"
+            )
 
 
 if __name__ == "__main__":

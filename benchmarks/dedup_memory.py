@@ -108,8 +108,11 @@ def main() -> None:
     start = time.perf_counter()
     make_input(folder, args.docs, args.max_chars, args.workers)
     megabytes = sum(p.stat().st_size for p in folder.glob("*.jsonl")) / 1e6
-    print(f"input: {args.docs:,} docs, {megabytes:,.0f} MB in {NUM_FILES} JSONL files "
-          f"(made in {time.perf_counter() - start:.0f} s)", flush=True)
+    print(
+        f"input: {args.docs:,} docs, {megabytes:,.0f} MB in {NUM_FILES} JSONL files "
+        f"(made in {time.perf_counter() - start:.0f} s)",
+        flush=True,
+    )
     out = work / "out"
     shutil.rmtree(out, ignore_errors=True)
     recipe = {
@@ -117,8 +120,10 @@ def main() -> None:
         "steps": [{"exact_dedup": {}}, {"minhash_dedup": {}}],
         "output": {"path": str(out)},
     }
-    code = f"from winnow import run; import json; m = run({recipe!r}, workers={args.workers}); " \
-           "print(json.dumps([[s['name'], s['in'], s['out']] for s in m['steps']]))"
+    code = (
+        f"from winnow import run; import json; m = run({recipe!r}, workers={args.workers}); "
+        "print(json.dumps([[s['name'], s['in'], s['out']] for s in m['steps']]))"
+    )
     start = time.perf_counter()
     process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     peak_total = peak_single = 0
@@ -142,8 +147,10 @@ def main() -> None:
     for name, n_in, n_out in json.loads(stdout.strip().splitlines()[-1]):
         print(f"  {name:14s} {n_in:>10,} -> {n_out:>10,}")
     print(f"{seconds:.0f} s, {args.docs / seconds:,.0f} docs/s, {megabytes / seconds:.1f} MB/s, {args.workers} workers")
-    print(f"peak RSS: {peak_total / 2**30:.2f} GiB for the whole process tree, "
-          f"{peak_single / 2**30:.2f} GiB for the largest process")
+    print(
+        f"peak RSS: {peak_total / 2**30:.2f} GiB for the whole process tree, "
+        f"{peak_single / 2**30:.2f} GiB for the largest process"
+    )
 
 
 if __name__ == "__main__":

@@ -65,7 +65,10 @@ def run_winnow(input_dir: Path, out: Path) -> None:
     }
     run(recipe, executor="local", workers=WORKERS)
     with open(out / "clusters.jsonl", "w") as f:
-        for table, kept in ((read_output(str(out / "run")), True), (read_output(str(out / "run"), rejected=True), False)):
+        for table, kept in (
+            (read_output(str(out / "run")), True),
+            (read_output(str(out / "run"), rejected=True), False),
+        ):
             ids = table.column("id").to_pylist()
             sizes = table.column("minhash_dedup.cluster_size").to_pylist()
             clusters = table.column("minhash_dedup.cluster_id").to_pylist()
@@ -97,18 +100,38 @@ def run_datatrove(input_dir: Path, out: Path) -> None:
 
     stages = [
         ([reader(), MinhashDedupSignature(output_folder=str(out / "sigs"), config=config)], tasks),
-        ([MinhashDedupBuckets(input_folder=str(out / "sigs"), output_folder=str(out / "buckets"), config=config)],
-         config.num_buckets),
-        ([MinhashDedupCluster(input_folder=str(out / "buckets"), output_folder=str(out / "remove"), config=config,
-                              save_cluster_id=True)], 1),
-        ([reader(),
-          MinhashDedupFilter(input_folder=str(out / "remove"), load_cluster_ids=True,
-                             exclusion_writer=JsonlWriter(str(out / "removed"), compression=None)),
-          JsonlWriter(str(out / "kept"), compression=None)], tasks),
+        (
+            [MinhashDedupBuckets(input_folder=str(out / "sigs"), output_folder=str(out / "buckets"), config=config)],
+            config.num_buckets,
+        ),
+        (
+            [
+                MinhashDedupCluster(
+                    input_folder=str(out / "buckets"),
+                    output_folder=str(out / "remove"),
+                    config=config,
+                    save_cluster_id=True,
+                )
+            ],
+            1,
+        ),
+        (
+            [
+                reader(),
+                MinhashDedupFilter(
+                    input_folder=str(out / "remove"),
+                    load_cluster_ids=True,
+                    exclusion_writer=JsonlWriter(str(out / "removed"), compression=None),
+                ),
+                JsonlWriter(str(out / "kept"), compression=None),
+            ],
+            tasks,
+        ),
     ]
     for i, (pipeline, n) in enumerate(stages):
-        LocalPipelineExecutor(pipeline=pipeline, tasks=n, workers=WORKERS, logging_dir=str(out / f"logs{i}"),
-                              skip_completed=False).run()
+        LocalPipelineExecutor(
+            pipeline=pipeline, tasks=n, workers=WORKERS, logging_dir=str(out / f"logs{i}"), skip_completed=False
+        ).run()
     with open(out / "clusters.jsonl", "w") as f:
         for folder, kept in (("kept", True), ("removed", False)):
             for path in sorted((out / folder).glob("*.jsonl")):
@@ -146,8 +169,13 @@ def run_datasketch(input_dir: Path, out: Path) -> None:
         docs.extend(json.loads(line) for line in open(path))
     chunk = 500
     with Pool(WORKERS) as pool:
-        sigs = [s for part in pool.map(_datasketch_signatures, [[d["text"] for d in docs[i : i + chunk]]
-                                                                  for i in range(0, len(docs), chunk)]) for s in part]
+        sigs = [
+            s
+            for part in pool.map(
+                _datasketch_signatures, [[d["text"] for d in docs[i : i + chunk]] for i in range(0, len(docs), chunk)]
+            )
+            for s in part
+        ]
     lsh = MinHashLSH(num_perm=BANDS * ROWS, params=(BANDS, ROWS))
     minhashes = [MinHash(num_perm=BANDS * ROWS, hashvalues=s, scheme="affine32") for s in sigs]
     for i, m in enumerate(minhashes):
@@ -196,10 +224,17 @@ def reference_pairs(input_dir: Path, work: Path, threshold: float = 0.8) -> set[
         return {tuple(p) for p in json.loads(cache.read_text())}
     out = work / f"reference-{input_dir.name}"
     shutil.rmtree(out, ignore_errors=True)
-    step = {"minhash_dedup": {"ngram": NGRAM, "num_perm": 111, "bands": 37, "rows": 3, "verify": True,
-                              "threshold": threshold}}
-    run({"input": {"path": str(input_dir / "*.jsonl")}, "steps": [step], "output": {"path": str(out)}},
-        workers=WORKERS)
+    step = {
+        "minhash_dedup": {
+            "ngram": NGRAM,
+            "num_perm": 111,
+            "bands": 37,
+            "rows": 3,
+            "verify": True,
+            "threshold": threshold,
+        }
+    }
+    run({"input": {"path": str(input_dir / "*.jsonl")}, "steps": [step], "output": {"path": str(out)}}, workers=WORKERS)
     stage_dir = next((out / "_winnow" / "work").glob("*minhash_dedup"))
     docs = pq.read_table(sorted((stage_dir / "docs").glob("*.parquet")), columns=["doc", "id"])
     id_of = dict(zip(docs.column("doc").to_pylist(), docs.column("id").to_pylist(), strict=True))
@@ -235,8 +270,10 @@ def main() -> None:
     input_dir = prepare_input(work, args.limit)
     n_docs = sum(1 for path in input_dir.glob("*.jsonl") for _ in open(path))
     megabytes = sum(p.stat().st_size for p in input_dir.glob("*.jsonl")) / 1e6
-    print(f"input: {n_docs:,} docs, {megabytes:.0f} MB in {NUM_FILES} JSONL files; {WORKERS} workers; "
-          f"{NGRAM}-gram shingles, {BANDS}x{ROWS} hashes")
+    print(
+        f"input: {n_docs:,} docs, {megabytes:.0f} MB in {NUM_FILES} JSONL files; {WORKERS} workers; "
+        f"{NGRAM}-gram shingles, {BANDS}x{ROWS} hashes"
+    )
     reference = reference_pairs(input_dir, work)
     print(f"reference: {len(reference):,} true duplicate pairs (exact word-5-gram Jaccard >= 0.8)")
     results = {}
@@ -249,22 +286,31 @@ def main() -> None:
         python = sys.executable if tool == "winnow" else str(PEER_PYTHON)
         env = {**os.environ, "PYTHONWARNINGS": "ignore"}
         start = time.perf_counter()
-        done = subprocess.run([python, __file__, "--tool", tool, "--input", str(input_dir), "--out", str(out)],
-                              env=env, capture_output=True, text=True)
+        done = subprocess.run(
+            [python, __file__, "--tool", tool, "--input", str(input_dir), "--out", str(out)],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         seconds = time.perf_counter() - start
         if done.returncode != 0:
             print(f"{tool}: FAILED\n{done.stderr[-3000:]}")
             continue
         results[tool] = {"seconds": seconds, **score(out / "clusters.jsonl", reference)}
         r = results[tool]
-        print(f"{tool:11s} {seconds:8.1f} s {n_docs / seconds:9.0f} docs/s {megabytes / seconds:7.2f} MB/s  "
-              f"removed {r['removed']:6d}  true duplicate pairs found {r['true_pairs']:6d} of {len(reference)}", flush=True)
+        print(
+            f"{tool:11s} {seconds:8.1f} s {n_docs / seconds:9.0f} docs/s {megabytes / seconds:7.2f} MB/s  "
+            f"removed {r['removed']:6d}  true duplicate pairs found {r['true_pairs']:6d} of {len(reference)}",
+            flush=True,
+        )
     if "winnow" in results:
         for peer in ("datatrove", "datasketch"):
             if peer in results:
                 ratio = results[peer]["seconds"] / results["winnow"]["seconds"]
-                print(f"winnow vs {peer}: {ratio:.1f}x faster, true pairs {results['winnow']['true_pairs']} vs "
-                      f"{results[peer]['true_pairs']}")
+                print(
+                    f"winnow vs {peer}: {ratio:.1f}x faster, true pairs {results['winnow']['true_pairs']} vs "
+                    f"{results[peer]['true_pairs']}"
+                )
 
 
 if __name__ == "__main__":

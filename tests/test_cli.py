@@ -17,7 +17,9 @@ def winnow(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
 def test_run_then_stats_inspect_and_steps(tmp_path):
     recipe = tmp_path / "quickstart.yaml"
     text = (ROOT / "examples" / "quickstart.yaml").read_text()
-    text = text.replace("examples/data/", str(ROOT / "examples" / "data") + "/").replace("out/quickstart", str(tmp_path / "out"))
+    text = text.replace("examples/data/", str(ROOT / "examples" / "data") + "/").replace(
+        "out/quickstart", str(tmp_path / "out")
+    )
     recipe.write_text(text)
     result = winnow("run", str(recipe), "--workers", "2", "--quiet")
     assert result.returncode == 0, result.stderr
@@ -43,7 +45,9 @@ def test_run_then_stats_inspect_and_steps(tmp_path):
 
 def test_unknown_step_fails_before_reading_with_a_suggestion(tmp_path):
     recipe = tmp_path / "r.yaml"
-    recipe.write_text(f"input: {{path: {tmp_path}/missing.jsonl}}\nsteps: [{{lenght_filter: {{}}}}]\noutput: {{path: {tmp_path}/o}}\n")
+    recipe.write_text(
+        f"input: {{path: {tmp_path}/missing.jsonl}}\nsteps: [{{lenght_filter: {{}}}}]\noutput: {{path: {tmp_path}/o}}\n"
+    )
     result = winnow("run", str(recipe))
     assert result.returncode == 2
     assert "did you mean 'length_filter'" in result.stderr and "Traceback" not in result.stderr

@@ -174,7 +174,9 @@ def _cmd_tokenize(args: argparse.Namespace) -> int:
         f"in {summary['wall_seconds']:.1f} s -> {args.output}"
     )
     for name, split in summary["splits"].items():
-        print(f"  {name:<6} {split['documents']:>10,} documents {split['tokens']:>14,} tokens  {len(split['shards'])} shard(s)")
+        print(
+            f"  {name:<6} {split['documents']:>10,} documents {split['tokens']:>14,} tokens  {len(split['shards'])} shard(s)"
+        )
     print(f"header: {Path(args.output) / 'tokens.json'}; read with winnow.export.TokenDataset({str(args.output)!r})")
     return 0
 
@@ -189,8 +191,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, fn: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help, description=help, epilog=EXAMPLES.get(name),
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p = sub.add_parser(
+            name,
+            help=help,
+            description=help,
+            epilog=EXAMPLES.get(name),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         p.set_defaults(fn=fn)
         return p
 

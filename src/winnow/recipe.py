@@ -112,7 +112,7 @@ class Recipe(BaseModel):
         """The pipeline's steps, with the ``mix`` stage and ``split`` step appended when asked for."""
         steps = []
         for item in self.steps:
-            (name, params), = item.items()
+            ((name, params),) = item.items()
             steps.append(build_step(name, params))
         if self.mix is not None:
             weights = {spec.source_name: spec.weight for spec in self.input if spec.weight is not None}

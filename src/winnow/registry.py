@@ -94,9 +94,7 @@ def build_step(name: str, params: dict[str, Any] | None) -> Step:
     try:
         return cls(**params)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'params'}: {e['msg']}" for e in error.errors()
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'params'}: {e['msg']}" for e in error.errors())
         raise RecipeError(f"step {name!r}: {problems}") from None
 
 

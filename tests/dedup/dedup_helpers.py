@@ -34,8 +34,14 @@ def neardup(shared_data: Path) -> tuple[pa.Table, list[dict]]:
 
 
 def batch_of(docs: list[dict], **extra: list) -> pa.Table:
-    return make_batch({"id": [d["id"] for d in docs], "text": [d["text"] for d in docs],
-                       "source": [d.get("source", "test") for d in docs], **extra})
+    return make_batch(
+        {
+            "id": [d["id"] for d in docs],
+            "text": [d["text"] for d in docs],
+            "source": [d.get("source", "test") for d in docs],
+            **extra,
+        }
+    )
 
 
 def write_parts(batch: pa.Table, folder: Path, n_parts: int) -> list[str]:
@@ -49,8 +55,14 @@ def write_parts(batch: pa.Table, folder: Path, n_parts: int) -> list[str]:
     return paths
 
 
-def dedup(stage: DedupStage, batch: pa.Table, workdir: Path, n_parts: int = 3, batch_rows: int = 500,
-          runner: TaskRunner | None = None) -> tuple[pa.Table, pa.Table]:
+def dedup(
+    stage: DedupStage,
+    batch: pa.Table,
+    workdir: Path,
+    n_parts: int = 3,
+    batch_rows: int = 500,
+    runner: TaskRunner | None = None,
+) -> tuple[pa.Table, pa.Table]:
     """Run prepare over ``n_parts`` parts, then process in batches of ``batch_rows``: (kept, rejected)."""
     parts = write_parts(batch, workdir / "parts", n_parts)
     stage.prepare(parts, str(workdir / "work"), runner or TaskRunner())

@@ -77,8 +77,9 @@ def test_representative_longest_and_priority(docs, tmp_path):
     for k in range(len(base)):
         assert longest.tag("cluster_id") in kept.column_names
         assert tags(longest, kept, rejected)[f"zz-copy-{k}"][0] == f"zz-case-{k}"  # the padded variant is longest
-    by_rank = build_step("exact_dedup", {"normalization": "none", "representative": "priority",
-                                         "priority_column": "rank"})
+    by_rank = build_step(
+        "exact_dedup", {"normalization": "none", "representative": "priority", "priority_column": "rank"}
+    )
     kept, rejected = dedup(by_rank, batch, tmp_path / "priority")
     for k, original in enumerate(base):
         assert tags(by_rank, kept, rejected)[f"zz-copy-{k}"] == (original["id"], 2, original["id"])
@@ -112,7 +113,7 @@ def test_resume_after_a_phase_was_killed(docs, tmp_path, killed_in):
     expected = tags(stage, kept, rejected)
     work = tmp_path / "work"
     order = ["keys", "buckets", "verify", "clusters"]
-    for phase in order[order.index(killed_in):]:
+    for phase in order[order.index(killed_in) :]:
         (work / f"_{phase}.done").unlink()
     if killed_in == "keys":
         (work / "keys" / "part-00002.npy").unlink()

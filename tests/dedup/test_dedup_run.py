@@ -48,8 +48,14 @@ def _outcome(out: Path) -> dict:
     rejected = read_output(str(out), rejected=True)
     return {
         "kept": sorted(kept.column("id").to_pylist()),
-        "clusters": sorted(zip(kept.column("id").to_pylist(), kept.column("minhash_dedup.cluster_id").to_pylist(),
-                               kept.column("minhash_dedup.cluster_size").to_pylist(), strict=True)),
+        "clusters": sorted(
+            zip(
+                kept.column("id").to_pylist(),
+                kept.column("minhash_dedup.cluster_id").to_pylist(),
+                kept.column("minhash_dedup.cluster_size").to_pylist(),
+                strict=True,
+            )
+        ),
         "rejected": sorted(zip(rejected.column("id").to_pylist(), rejected.column("reason").to_pylist(), strict=True)),
     }
 
@@ -63,7 +69,9 @@ def local_two(corpus, tmp_path_factory):
 def test_run_finds_the_edited_copies(local_two):
     manifest, out = local_two
     rejected = read_output(str(out), rejected=True)
-    by_reason = dict(zip(*[c.to_pylist() for c in rejected.group_by("reason").aggregate([("id", "count")]).columns], strict=True))
+    by_reason = dict(
+        zip(*[c.to_pylist() for c in rejected.group_by("reason").aggregate([("id", "count")]).columns], strict=True)
+    )
     steps = {s["name"]: s for s in manifest["steps"]}
     assert steps["exact_dedup"]["out"] == steps["minhash_dedup"]["in"]
     assert steps["minhash_dedup"]["dropped"]["duplicate"] == by_reason["minhash_dedup: duplicate"]
@@ -132,8 +140,9 @@ def test_killed_during_minhash_then_resumed_gives_the_same_result(corpus, local_
     _, out_clean = local_two
     out = tmp_path / "killed"
     code = f"from winnow import run; run({_recipe(corpus, out)!r}, workers=2)"
-    process = subprocess.Popen([sys.executable, "-c", code], start_new_session=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-c", code], start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
         if list(out.glob("_winnow/work/*minhash_dedup/keys/part-*.npy")):

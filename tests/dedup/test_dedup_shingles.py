@@ -28,7 +28,10 @@ def test_shingle_jaccard_equals_the_ground_truth(near):
     values, offsets, index, pairs = near
     # Every pair: both relations, identical and rewritten pages, long and short texts.
     errors = [
-        abs(shingles.jaccard(_set(values, offsets, index[p["a"]]), _set(values, offsets, index[p["b"]])) - p["jaccard_w5"])
+        abs(
+            shingles.jaccard(_set(values, offsets, index[p["a"]]), _set(values, offsets, index[p["b"]]))
+            - p["jaccard_w5"]
+        )
         for p in pairs
     ]
     assert max(errors) < 1e-3  # the ground truth is rounded to 4 decimals

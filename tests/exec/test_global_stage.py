@@ -20,7 +20,11 @@ def corpus(shared_data, tmp_path_factory) -> Path:
 def _recipe(corpus: Path, out: Path) -> dict:
     return {
         "input": {"path": str(corpus), "shard_mb": 1},
-        "steps": [{"length_filter": {"max_chars": 50000}}, {"test_keep_longest": {"keep": 25}}, {"sample": {"fraction": 0.6}}],
+        "steps": [
+            {"length_filter": {"max_chars": 50000}},
+            {"test_keep_longest": {"keep": 25}},
+            {"sample": {"fraction": 0.6}},
+        ],
         "output": {"path": str(out)},
     }
 
@@ -42,7 +46,9 @@ def test_global_stage_sees_the_whole_dataset_and_counts_add_up(corpus, tmp_path)
     # The stage's prepare ran one task per part in worker processes: its time is in the manifest.
     stage = steps["test_keep_longest"]
     assert stage["prepare_cpu_seconds"] >= engine_helpers.PREPARE_CPU_PER_PART * manifest["shards"]
-    assert stage["cpu_seconds"] >= stage["prepare_cpu_seconds"] and stage["wall_seconds"] >= stage["prepare_wall_seconds"]
+    assert (
+        stage["cpu_seconds"] >= stage["prepare_cpu_seconds"] and stage["wall_seconds"] >= stage["prepare_wall_seconds"]
+    )
     assert manifest["cpu_seconds"] >= sum(s["cpu_seconds"] for s in manifest["steps"]) - 0.01
 
 

@@ -24,9 +24,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def recipe(input_path: Path, out: Path, **extra) -> dict:
     return {
-        "input": {"path": str(input_path), "source": "debian-docs", "license": "unknown", "meta_fields": ["url", "title"],
-                  **extra.pop("input", {})},
-        "steps": extra.pop("steps", [{"normalize_whitespace": {}}, {"length_filter": {"min_words": 50}}, {"sample": {"fraction": 0.8}}]),
+        "input": {
+            "path": str(input_path),
+            "source": "debian-docs",
+            "license": "unknown",
+            "meta_fields": ["url", "title"],
+            **extra.pop("input", {}),
+        },
+        "steps": extra.pop(
+            "steps", [{"normalize_whitespace": {}}, {"length_filter": {"min_words": 50}}, {"sample": {"fraction": 0.8}}]
+        ),
         "output": {"path": str(out), **extra.pop("output", {})},
         **extra,
     }
@@ -104,7 +111,10 @@ def test_derived_ids_name_the_real_line_across_byte_range_shards(shared_data, tm
 
 
 def test_python_steps_per_record(corpus_2k, tmp_path):
-    steps = [{"python": {"function": "engine_helpers:add_first_word"}}, {"python": {"function": "engine_helpers:drop_odd_length"}}]
+    steps = [
+        {"python": {"function": "engine_helpers:add_first_word"}},
+        {"python": {"function": "engine_helpers:drop_odd_length"}},
+    ]
     manifest = run(recipe(corpus_2k, tmp_path / "out", steps=steps), workers=1)
     kept = read_output(str(tmp_path / "out"))
     assert all(len(t) % 2 == 0 for t in kept.column("text").to_pylist())
@@ -133,12 +143,17 @@ def _cli(recipe_path: Path, *flags: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "tests")}
     return subprocess.Popen(
         [sys.executable, "-m", "winnow.cli", "run", str(recipe_path), "--workers", "2", "--quiet", *flags],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
 
 
 def test_sigkill_at_any_moment_then_resume_loses_and_doubles_nothing(corpus_2k, tmp_path):
-    steps = [{"python": {"function": "engine_helpers:slow_batch", "mode": "batch"}}, {"length_filter": {"min_words": 50}}]
+    steps = [
+        {"python": {"function": "engine_helpers:slow_batch", "mode": "batch"}},
+        {"length_filter": {"min_words": 50}},
+    ]
     reference = recipe(corpus_2k, tmp_path / "reference", input={"shard_mb": 1}, steps=steps, batch_size=100)
     started = time.perf_counter()
     expected = run(reference, workers=2)
@@ -252,5 +267,8 @@ def test_input_errors_survive_the_trip_from_a_worker():
 
     error = pickle.loads(pickle.dumps(InputError("web.jsonl", "line 7", "invalid JSON")))
     assert (error.file, error.location, error.cause, str(error)) == (
-        "web.jsonl", "line 7", "invalid JSON", "web.jsonl, line 7: invalid JSON"
+        "web.jsonl",
+        "line 7",
+        "invalid JSON",
+        "web.jsonl, line 7: invalid JSON",
     )

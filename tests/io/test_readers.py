@@ -52,8 +52,12 @@ def test_cli_error_has_no_traceback_and_nonzero_exit(docs, tmp_path):
     path = _bad_jsonl(docs, tmp_path / "bad.jsonl")
     recipe = tmp_path / "r.yaml"
     recipe.write_text(f"input: {{path: {path}}}\noutput: {{path: {tmp_path / 'out'}}}\n")
-    result = subprocess.run([sys.executable, "-m", "winnow.cli", "run", str(recipe), "--quiet"], capture_output=True, text=True,
-                            env={**os.environ})
+    result = subprocess.run(
+        [sys.executable, "-m", "winnow.cli", "run", str(recipe), "--quiet"],
+        capture_output=True,
+        text=True,
+        env={**os.environ},
+    )
     assert result.returncode == 2
     assert f"{path}, line 4: invalid JSON" in result.stderr
     assert "Traceback" not in result.stderr

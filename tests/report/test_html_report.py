@@ -129,13 +129,16 @@ def test_report_says_what_the_license_step_renamed(tmp_path: Path) -> None:
     write_report(str(tmp_path / "out"), str(tmp_path / "r.html"))
     page = (tmp_path / "r.html").read_text()
     # every record reaches the license step (nothing is dropped before it), kept or rejected later
-    records = read_output(str(tmp_path / "out")).to_pylist() + read_output(str(tmp_path / "out"), rejected=True).to_pylist()
+    records = (
+        read_output(str(tmp_path / "out")).to_pylist() + read_output(str(tmp_path / "out"), rejected=True).to_pylist()
+    )
     renamed = Counter(
-        (r["license.declared"], r["license"]) for r in records
+        (r["license.declared"], r["license"])
+        for r in records
         if r["license.declared"] and r["license.declared"] != r["license"]
     )
     assert renamed[("GPL2 with Classpath exception", "GPL-2.0-only WITH Classpath-exception-2.0")] > 50
-    section = page[page.index("Licences set by the"):]
+    section = page[page.index("Licences set by the") :]
     from winnow.report.card import write_card
 
     write_card(str(tmp_path / "out"), str(tmp_path / "card.md"))

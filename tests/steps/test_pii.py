@@ -250,8 +250,11 @@ def test_hash_mode_gives_one_pseudonym_per_value_across_workers_and_shards(corpu
 
 def test_hash_mode_without_a_key_fails_before_reading(tmp_path, monkeypatch):
     monkeypatch.delenv("WINNOW_PII_SALT", raising=False)
-    recipe = {"input": {"path": str(tmp_path / "absent.jsonl")}, "steps": [{"pii": {"mode": "hash"}}],
-              "output": {"path": str(tmp_path / "out")}}
+    recipe = {
+        "input": {"path": str(tmp_path / "absent.jsonl")},
+        "steps": [{"pii": {"mode": "hash"}}],
+        "output": {"path": str(tmp_path / "out")},
+    }
     with pytest.raises(RecipeError, match="WINNOW_PII_SALT"):
         run(recipe)
     assert not (tmp_path / "out").exists()

@@ -121,7 +121,8 @@ def test_the_ascii_fast_path_gives_what_ftfy_gives(docs):
 
 
 @pytest.mark.parametrize(
-    "params", [{}, {"unescape_html": True}, {"unescape_html": False}, {"remove_control_chars": False}, {"normalization": None}]
+    "params",
+    [{}, {"unescape_html": True}, {"unescape_html": False}, {"remove_control_chars": False}, {"normalization": None}],
 )
 def test_the_line_fast_path_gives_what_ftfy_gives(docs, translated, params):
     """fix_unicode calls ftfy only on the lines it could change: the result is ftfy's, to the

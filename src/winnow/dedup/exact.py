@@ -48,7 +48,6 @@ class ExactDedup(DedupStage):
             "(lower-case, collapse whitespace), 'fineweb' (also strip accents, punctuation, digits → 0).",
         )
 
-
     def entries(self, batch: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         texts = normalise(batch.column("text"), self.params.normalization)
         if isinstance(texts, pa.ChunkedArray):

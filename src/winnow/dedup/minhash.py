@@ -52,13 +52,17 @@ class MinHashDedup(DedupStage):
         ngram: int = Field(5, ge=1, le=32, description="Words per shingle (lower-cased Unicode \\w+ words).")
         num_perm: int = Field(112, ge=2, le=1024, description="Number of MinHash hash functions.")
         threshold: float = Field(
-            0.8, gt=0.0, le=1.0, description="Jaccard similarity from which records are duplicates; "
+            0.8,
+            gt=0.0,
+            le=1.0,
+            description="Jaccard similarity from which records are duplicates; "
             "chooses bands × rows when they are not given, and is the cut-off of verify.",
         )
         bands: int | None = Field(None, ge=1, description="LSH bands (default: chosen from threshold).")
         rows: int | None = Field(None, ge=1, description="Hashes per band (default: chosen from threshold).")
         verify: bool = Field(
-            False, description="Check each candidate pair by the exact Jaccard of its shingles (drops LSH false "
+            False,
+            description="Check each candidate pair by the exact Jaccard of its shingles (drops LSH false "
             "positives, so they cannot merge clusters); slower.",
         )
         seed: int = Field(1, description="Seed of the hash functions (same seed, same signatures).")

@@ -67,8 +67,10 @@ def dedup_report(out_dir: str, top: int = 10) -> str:
         sizes = Counter(cluster_ids)
         records = len(cluster_ids)
         duplicates = records - len(sizes)
-        lines.append(f"{step}: {records:,} records, {len(sizes):,} clusters, {duplicates:,} duplicates removed "
-                     f"({duplicates / max(records, 1):.1%})")
+        lines.append(
+            f"{step}: {records:,} records, {len(sizes):,} clusters, {duplicates:,} duplicates removed "
+            f"({duplicates / max(records, 1):.1%})"
+        )
         lines.append("  cluster size   clusters    records")
         histogram = Counter(sizes.values())
         for low, high in _SIZE_BINS:

@@ -112,8 +112,15 @@ class DedupStage(GlobalStage):
             started = time.perf_counter()
             tasks = [KeysTask(self, i, p, int(offsets[i]), str(root), partitions) for i, p in enumerate(parts)]
             entries = sum(runner.map(keys_task, tasks))
-            phases.mark("keys", {"parts": len(parts), "partitions": partitions, "entries": entries,
-                                 "seconds": round(time.perf_counter() - started, 3)})
+            phases.mark(
+                "keys",
+                {
+                    "parts": len(parts),
+                    "partitions": partitions,
+                    "entries": entries,
+                    "seconds": round(time.perf_counter() - started, 3),
+                },
+            )
         partitions = phases.summary("keys")["partitions"]
         if not phases.done("buckets"):
             started = time.perf_counter()

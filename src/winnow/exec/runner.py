@@ -40,7 +40,18 @@ from winnow.io.output import OutputFormat, part_files
 from winnow.recipe import Recipe
 from winnow.steps.base import GlobalStage, Step
 
-LIBRARIES = ["pyarrow", "numpy", "orjson", "pydantic", "fsspec", "ray", "ftfy", "resiliparse", "trafilatura", "tokenizers"]
+LIBRARIES = [
+    "pyarrow",
+    "numpy",
+    "orjson",
+    "pydantic",
+    "fsspec",
+    "ray",
+    "ftfy",
+    "resiliparse",
+    "trafilatura",
+    "tokenizers",
+]
 
 
 def _now() -> str:

@@ -82,11 +82,15 @@ def _tally(table: pa.Table, into: dict[str, Counter], prefix: str) -> None:
         return
     chars = pc.utf8_length(table.column("text"))
     for column in ("source", "license"):
-        grouped = pa.table({"key": table.column(column), "chars": chars}).group_by("key").aggregate(
-            [("chars", "sum"), ("chars", "count")]
+        grouped = (
+            pa.table({"key": table.column(column), "chars": chars})
+            .group_by("key")
+            .aggregate([("chars", "sum"), ("chars", "count")])
         )
         for key, total, count in zip(
-            grouped.column("key").to_pylist(), grouped.column("chars_sum").to_pylist(), grouped.column("chars_count").to_pylist(),
+            grouped.column("key").to_pylist(),
+            grouped.column("chars_sum").to_pylist(),
+            grouped.column("chars_count").to_pylist(),
             strict=True,
         ):
             into[f"{column}\t{key}"][f"{prefix}_docs"] += count
@@ -114,7 +118,13 @@ def _quarantine_table(rows: list[dict[str, Any]]) -> pa.Table:
     return pa.Table.from_pylist(
         rows,
         schema=pa.schema(
-            [("id", pa.string()), ("file", pa.string()), ("location", pa.string()), (REASON, pa.string()), ("raw", pa.string())]
+            [
+                ("id", pa.string()),
+                ("file", pa.string()),
+                ("location", pa.string()),
+                (REASON, pa.string()),
+                ("raw", pa.string()),
+            ]
         ),
     )
 
@@ -126,8 +136,10 @@ def run_shard(job: ShardJob, progress: Callable[[int], None] | None = None) -> d
     directories = [job.data_dir, job.quarantine_dir] + ([job.rejected_dir] if job.rejected_dir else [])
     for directory in directories:
         _remove_stale(directory, job.part_name)
-    kept_writer = SplitWriter(job.data_dir, job.part_name, job.output_format) if job.final else PartWriter(
-        job.data_dir, job.part_name, OutputFormat("parquet")
+    kept_writer = (
+        SplitWriter(job.data_dir, job.part_name, job.output_format)
+        if job.final
+        else PartWriter(job.data_dir, job.part_name, OutputFormat("parquet"))
     )
     rejected_writer = PartWriter(job.rejected_dir, job.part_name, OutputFormat("parquet")) if job.rejected_dir else None
     quarantine_writer = PartWriter(job.quarantine_dir, job.part_name, OutputFormat("parquet"))

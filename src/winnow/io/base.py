@@ -101,7 +101,13 @@ class ErrorSink:
             raw = raw.decode("utf-8", "replace").rstrip("\r\n")
         raw_text = raw if isinstance(raw, str) or raw is None else repr(raw)
         self.quarantined.append(
-            {"id": record_id or f"{file}:{location}", "file": file, "location": location, "reason": cause, "raw": raw_text}
+            {
+                "id": record_id or f"{file}:{location}",
+                "file": file,
+                "location": location,
+                "reason": cause,
+                "raw": raw_text,
+            }
         )
 
     def take(self) -> list[dict[str, Any]]:
@@ -142,7 +148,11 @@ class RecordBuilder:
             return
         if not isinstance(text, str):
             self.errors.bad(
-                shard.source_file, location, f"text field {spec.text_field!r} is {type(text).__name__}, not a string", raw, record_id
+                shard.source_file,
+                location,
+                f"text field {spec.text_field!r} is {type(text).__name__}, not a string",
+                raw,
+                record_id,
             )
             return
         c = self.columns
@@ -176,12 +186,21 @@ class Reader:
     extensions: ClassVar[tuple[str, ...]] = ()  # e.g. (".jsonl", ".json", ".ndjson")
     splittable: ClassVar[bool] = False  # uncompressed files may be cut into byte ranges
 
-    def read(self, shard: Shard, spec: InputSpec, errors: ErrorSink, batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[pa.Table]:
+    def read(
+        self, shard: Shard, spec: InputSpec, errors: ErrorSink, batch_size: int = DEFAULT_BATCH_SIZE
+    ) -> Iterator[pa.Table]:
         raise NotImplementedError
 
 
 _READERS: dict[str, type[Reader]] = {}
-READER_MODULES = ["winnow.io.jsonl", "winnow.io.parquet", "winnow.io.csv", "winnow.io.text", "winnow.io.warc", "winnow.io.html"]
+READER_MODULES = [
+    "winnow.io.jsonl",
+    "winnow.io.parquet",
+    "winnow.io.csv",
+    "winnow.io.text",
+    "winnow.io.warc",
+    "winnow.io.html",
+]
 COMPRESSIONS = (".gz", ".zst", ".zstd", ".bz2", ".xz")
 
 

@@ -44,7 +44,9 @@ class CsvReader(Reader):
     format = "csv"
     extensions = (".csv", ".tsv")
 
-    def read(self, shard: Shard, spec: InputSpec, errors: ErrorSink, batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[pa.Table]:
+    def read(
+        self, shard: Shard, spec: InputSpec, errors: ErrorSink, batch_size: int = DEFAULT_BATCH_SIZE
+    ) -> Iterator[pa.Table]:
         delimiter = "\t" if strip_compression(shard.file.lower()).endswith(".tsv") else ","
         # A first open learns the column names; the real read takes every column as a string:
         # a CSV has no types, and ids such as 00123 must survive.

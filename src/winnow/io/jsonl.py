@@ -38,7 +38,9 @@ class JsonlReader(Reader):
     extensions = (".jsonl", ".ndjson", ".json")
     splittable = True
 
-    def read(self, shard: Shard, spec: InputSpec, errors: ErrorSink, batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[pa.Table]:
+    def read(
+        self, shard: Shard, spec: InputSpec, errors: ErrorSink, batch_size: int = DEFAULT_BATCH_SIZE
+    ) -> Iterator[pa.Table]:
         builder = RecordBuilder(spec, shard, errors)
         loads = orjson.loads
         lines = iter_lines(shard)

@@ -21,7 +21,9 @@ class ParquetReader(Reader):
     format = "parquet"
     extensions = (".parquet", ".pq")
 
-    def read(self, shard: Shard, spec: InputSpec, errors: ErrorSink, batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[pa.Table]:
+    def read(
+        self, shard: Shard, spec: InputSpec, errors: ErrorSink, batch_size: int = DEFAULT_BATCH_SIZE
+    ) -> Iterator[pa.Table]:
         with open_binary(shard.file, compression=None) as f:
             try:
                 parquet = pq.ParquetFile(f)

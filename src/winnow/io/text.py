@@ -15,7 +15,9 @@ class TextReader(Reader):
     format = "text"
     extensions = (".txt", ".md", ".rst", ".text")
 
-    def read(self, shard: Shard, spec: InputSpec, errors: ErrorSink, batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[pa.Table]:
+    def read(
+        self, shard: Shard, spec: InputSpec, errors: ErrorSink, batch_size: int = DEFAULT_BATCH_SIZE
+    ) -> Iterator[pa.Table]:
         builder = RecordBuilder(spec, shard, errors)
         with open_binary(shard.file) as f:
             data = f.read()

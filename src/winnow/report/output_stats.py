@@ -69,7 +69,11 @@ def read_manifest(out_dir: str) -> dict[str, Any] | None:
 
 
 def format_stats(stats: dict[str, Any]) -> str:
-    lines = [f"documents  {stats['docs']:>14,}", f"characters {stats['chars']:>14,}", f"words      {stats['words']:>14,}"]
+    lines = [
+        f"documents  {stats['docs']:>14,}",
+        f"characters {stats['chars']:>14,}",
+        f"words      {stats['words']:>14,}",
+    ]
     counts = stats.get("manifest_counts")
     if counts:
         lines.append(

@@ -167,5 +167,12 @@ class Python(Step):
                 rows.append(record)
                 reasons.append(result if isinstance(result, str) else "rejected")
         table = pa.Table.from_pylist(rows)
-        table = table.cast(pa.schema([batch.schema.field(n) if n in batch.column_names else table.schema.field(n) for n in table.column_names]))
+        table = table.cast(
+            pa.schema(
+                [
+                    batch.schema.field(n) if n in batch.column_names else table.schema.field(n)
+                    for n in table.column_names
+                ]
+            )
+        )
         return self.split(table, reasons)
