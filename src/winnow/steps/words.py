@@ -139,8 +139,53 @@ _NEEDS_FULL_SPLIT = re.compile("['’]|[0-9](?:" + "|".join(re.escape(u) for u i
 _DOTS = re.compile(r"\.\.+|.")
 
 
+# After splitting, spaCy merges adjacent pieces of a chunk whose text is a special case
+# ("i" "d" "." -> "i" "d."; "'" "d" "'" -> "'d" "'"): the kept-whole specials, as 2 or 3 pieces.
+# ("'m" is the one special spaCy does not merge back: measured on the corpus against spaCy.)
+_MERGEABLE = frozenset(w for w in _KEEP_WHOLE | _EMOTICONS if len(w) >= 2) - {"'m"}
+
+
+_MERGEABLE_ARRAY = pa.array(sorted(_MERGEABLE), pa.large_string())
+
+
+def merge_specials(words: tuple[str, ...]) -> tuple[str, ...]:
+    """Merge runs of 2-3 adjacent pieces whose text is a special case: the longest first, then
+    the leftmost, never overlapping (what spaCy's special-case matcher does)."""
+    n = len(words)
+    if n < 2:
+        return words
+    spans = [
+        (size, start)
+        for size in (3, 2)
+        for start in range(n - size + 1)
+        if "".join(words[start : start + size]) in _MERGEABLE
+    ]
+    if not spans:
+        return words
+    taken = [False] * n
+    chosen = []
+    for size, start in spans:  # already longest first, then leftmost
+        if not any(taken[start : start + size]):
+            taken[start : start + size] = [True] * size
+            chosen.append((start, size))
+    out, i, by_start = [], 0, dict(chosen)
+    while i < n:
+        size = by_start.get(i)
+        if size:
+            out.append("".join(words[i : i + size]))
+            i += size
+        else:
+            out.append(words[i])
+            i += 1
+    return tuple(out)
+
+
 def split_chunk(chunk: str) -> tuple[str, ...]:
     """Split one whitespace-free chunk into words, the way spaCy's English tokenizer does."""
+    return merge_specials(_split_chunk(chunk))
+
+
+def _split_chunk(chunk: str) -> tuple[str, ...]:
     if _PLAIN.fullmatch(chunk):
         return _SPLIT_WHOLE.get(chunk, (chunk,))
     special = _special(chunk)
@@ -477,6 +522,9 @@ def _split_distinct(chunks: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]
     order = np.empty(len(easy_values), dtype=np.int64)
     order[np.concatenate([pre_place, core_place, suf_place])] = np.arange(len(easy_values))
     easy_values = easy_values.take(pa.array(order))
+    # Easy chunks whose pieces spaCy would merge back into a special case ("id." -> "i" "d.")
+    # are split again in Python (split_chunk merges); their easy words are left unused.
+    redo_index = easy_index[_with_mergeable_runs(easy_values, n_easy)]
     hard = _CHUNKS.split(chunks.take(pa.array(hard_index)).to_pylist())
     n_hard = np.fromiter(map(len, hard), dtype=np.int64, count=len(hard))
     hard_values = pa.array(list(chain.from_iterable(hard)), pa.large_string())
@@ -487,7 +535,35 @@ def _split_distinct(chunks: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]
     hard_starts = np.zeros(len(n_hard), dtype=np.int64)
     np.cumsum(n_hard[:-1], out=hard_starts[1:])
     first_word[hard_index] = len(easy_values) + hard_starts
-    return pa.concat_arrays([easy_values, hard_values]), words_per_chunk, first_word
+    values = [easy_values, hard_values]
+    if len(redo_index):
+        redone = _CHUNKS.split(chunks.take(pa.array(redo_index)).to_pylist())
+        n_redone = np.fromiter(map(len, redone), dtype=np.int64, count=len(redone))
+        redone_starts = np.zeros(len(n_redone), dtype=np.int64)
+        np.cumsum(n_redone[:-1], out=redone_starts[1:])
+        words_per_chunk[redo_index] = n_redone
+        first_word[redo_index] = len(easy_values) + len(hard_values) + redone_starts
+        values.append(pa.array(list(chain.from_iterable(redone)), pa.large_string()))
+    return pa.concat_arrays(values), words_per_chunk, first_word
+
+
+def _with_mergeable_runs(words: pa.Array, per_chunk: np.ndarray) -> np.ndarray:
+    """Which chunks (``per_chunk[i]`` consecutive words each) hold 2 or 3 adjacent words whose
+    text is one of the specials spaCy merges back (``_MERGEABLE``)."""
+    flagged = np.zeros(len(per_chunk), dtype=bool)
+    owner = np.repeat(np.arange(len(per_chunk)), per_chunk)
+    for size in (2, 3):
+        n = len(words) - size + 1
+        if n <= 0:
+            continue
+        joined = words.slice(0, n)
+        empty = pa.scalar("", words.type)
+        for shift in range(1, size):
+            joined = pc.binary_join_element_wise(joined, words.slice(shift, n), empty)
+        hit = np.asarray(pc.is_in(joined, value_set=_MERGEABLE_ARRAY.cast(words.type)), dtype=bool)
+        hit &= owner[:n] == owner[size - 1 :]
+        flagged[owner[:n][hit]] = True
+    return np.flatnonzero(flagged)
 
 
 def _affix(longer: pa.Array, trimmed: pa.Array, pattern: str) -> pa.Array:
