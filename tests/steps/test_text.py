@@ -81,6 +81,7 @@ def test_normalize_rules():
     assert normalize_text("a\n\nb\n\n\nc", max_blank_lines=0) == "a\nb\nc"  # no blank line at all
     assert normalize_text("a\n\n\nb\n\n\n\nc", max_blank_lines=2) == "a\n\n\nb\n\n\nc"
     assert normalize_text("a \u3000\tb\u00a0\nc\u2028d") == "a b\nc\nd"  # Unicode spaces and line separators
+    assert normalize_text("a\x1fb\x1c\nc") == "a b\nc"  # ASCII text can hold Python whitespace beyond ' ' and tab
 
 
 def test_normalize_real_documents_is_idempotent_and_keeps_indentation(docs):

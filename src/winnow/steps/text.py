@@ -26,6 +26,8 @@ from winnow.steps.base import Step, StepParams
 SPACES = re.compile(r"(?<=\S)(?: [^\S\n]+|[^\S \n][^\S\n]*)")
 TRAILING_SPACE = re.compile(r"[^\S\n]+(?=\n)")
 LINE_ENDINGS = re.compile(r"\r\n?|[\u2028\u2029\x0b\x0c\x85]")
+# Blanks SPACES could change: any blank but a space (tab, NBSP, \x1f...), or two spaces in a row.
+UNUSUAL_BLANKS = re.compile(r"[^\S \n]| {2}")
 OTHER_LINE_ENDINGS = ("\r", "\u2028", "\u2029", "\x0b", "\x0c", "\x85")
 
 
@@ -121,10 +123,10 @@ def normalize_text(text: str, form: str | None = "NFC", max_blank_lines: int = 1
         text = unicodedata.normalize(form, text)
     if any(ending in text for ending in OTHER_LINE_ENDINGS):
         text = LINE_ENDINGS.sub("\n", text)
-    ascii_ = text.isascii()  # then the only spaces left are ' ' and '\t'
-    if not ascii_ or "  " in text or "\t" in text:
+    if UNUSUAL_BLANKS.search(text):
         text = SPACES.sub(" ", text)
-    if not ascii_ or " \n" in text or "\t\n" in text:
+        text = TRAILING_SPACE.sub("", text)
+    elif " \n" in text:  # blanks are single spaces: only a space before a newline can go
         text = TRAILING_SPACE.sub("", text)
     if "\n" * (max_blank_lines + 2) in text:
         text = _blank_line_runs(max_blank_lines).sub("\n" * (max_blank_lines + 1), text)
