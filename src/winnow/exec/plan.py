@@ -22,7 +22,7 @@ import zstandard
 from fsspec.core import url_to_fs
 
 from winnow.io.base import InputSpec, Shard, format_of, is_compressed, readers
-from winnow.io.files import expand, file_size, is_local, open_binary
+from winnow.io.files import expand, file_size, is_local, open_binary, protocol_prefix
 
 log = logging.getLogger(__name__)
 
@@ -79,13 +79,13 @@ def stage_pieces(url: str, prefix: str, piece_bytes: int) -> list[tuple[str, int
     None when the file cannot be read to its end: it is then planned as one shard, whose reader
     reports the damage (or quarantines it) exactly as for any other broken file."""
     fs, root = url_to_fs(prefix)
-    protocol = prefix.split("://", 1)[0] + "://" if "://" in prefix else ""
+    protocol = protocol_prefix(prefix)
     pieces: list[tuple[str, int]] = []
-    line, carry, writer, written = 1, b"", None, 0
+    line, carry, writer, written, name = 1, b"", None, 0, ""
 
     def close_piece() -> None:
         writer.close()
-        fs.mv(f"{root}-{len(pieces) - 1:05d}.partial", f"{root}-{len(pieces) - 1:05d}.jsonl.zst")
+        fs.mv(f"{name}.partial", f"{name}.jsonl.zst")
 
     try:
         with open_binary(url) as source:
@@ -97,8 +97,9 @@ def stage_pieces(url: str, prefix: str, piece_bytes: int) -> list[tuple[str, int
                 if cut:
                     if writer is None:
                         fs.makedirs(posixpath.dirname(root), exist_ok=True)
-                        pieces.append((f"{protocol}{root}-{len(pieces):05d}.jsonl.zst", line))
-                        raw = fs.open(f"{root}-{len(pieces) - 1:05d}.partial", "wb")
+                        name = f"{root}-{len(pieces):05d}"
+                        pieces.append((f"{protocol}{name}.jsonl.zst", line))
+                        raw = fs.open(f"{name}.partial", "wb")
                         writer, written = zstandard.ZstdCompressor(level=1).stream_writer(raw, closefd=True), 0
                     writer.write(data[:cut])
                     written += cut

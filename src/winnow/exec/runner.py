@@ -35,7 +35,7 @@ from winnow.errors import WinnowError
 from winnow.exec.plan import plan_shards
 from winnow.exec.shard import STAGE_FORMAT, ShardJob, read_marker, write_marker
 from winnow.io.base import Shard
-from winnow.io.files import file_fingerprint
+from winnow.io.files import file_fingerprint, protocol_prefix
 from winnow.io.output import OutputFormat, part_files
 from winnow.recipe import Recipe
 from winnow.steps.base import GlobalStage, Step
@@ -159,13 +159,14 @@ def run(
     started, wall0 = _now(), time.perf_counter()
     out = recipe.output.path.rstrip("/")
     fs, root = url_to_fs(out)
-    protocol = out.split("://", 1)[0] + "://" if "://" in out else ""
+    protocol = protocol_prefix(out)
     _prepare_output(fs, root, recipe.to_yaml(), resume, overwrite)
 
     def at(*parts: str) -> str:
         return protocol + posixpath.join(root, *parts)
 
-    shards = _load_or_plan(fs, root, recipe, staging=at("_winnow", "input"))
+    staging = at("_winnow", "input")  # pieces of large compressed inputs (see plan_shards)
+    shards = _load_or_plan(fs, root, recipe, staging=staging)
 
     engine = _make_executor(executor, workers, address, progress)
     all_stats: list[dict[str, Any]] = []
@@ -224,9 +225,8 @@ def run(
     finally:
         engine.close()
     write_marker(at("_winnow", "manifest.json"), manifest)
-    staged = posixpath.join(root, "_winnow", "input")
-    if fs.exists(staged):  # pieces of compressed inputs: only a resumed run would read them again
-        fs.rm(staged, recursive=True)
+    if fs.exists(staging):  # only a resumed run would read the staged pieces again
+        fs.rm(staging, recursive=True)
     return manifest
 
 

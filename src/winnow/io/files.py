@@ -17,7 +17,7 @@ HIDDEN_PREFIXES = (".", "_")  # _SUCCESS, .crc and the like are not data
 def expand(path: str) -> list[tuple[str, str]]:
     """The files an input path names, sorted, as (url, path relative to the input root)."""
     fs, root = url_to_fs(path)
-    protocol = _protocol_prefix(path)
+    protocol = protocol_prefix(path)
     if any(ch in root for ch in "*?["):
         base = root[: min(root.index(ch) for ch in "*?[" if ch in root)]
         base = base.rsplit("/", 1)[0] if "/" in base else ""
@@ -89,7 +89,8 @@ class ZstdFrames(io.RawIOBase):
         super().close()
 
 
-def _protocol_prefix(path: str) -> str:
+def protocol_prefix(path: str) -> str:
+    """'s3://' for 's3://bucket/key', '' for a local path."""
     return path.split("://", 1)[0] + "://" if "://" in path else ""
 
 

@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from fsspec.core import url_to_fs
 
+from winnow.io.files import protocol_prefix
 from winnow.records import unify
 
 ROW_GROUP_BYTES = 64 << 20  # buffered before a Parquet row group is written: bounds memory
@@ -239,7 +240,7 @@ def part_files(directory: str) -> list[str]:
     fs, root = url_to_fs(directory)
     if not fs.isdir(root):
         return []
-    protocol = directory.split("://", 1)[0] + "://" if "://" in directory else ""
+    protocol = protocol_prefix(directory)
     found = [
         p
         for p in fs.find(root)

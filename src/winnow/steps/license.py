@@ -80,7 +80,8 @@ ALIASES = {
     "gpl2 with classpath exception": "GPL-2.0-only WITH Classpath-exception-2.0",
     "gpl-2 with classpath exception": "GPL-2.0-only WITH Classpath-exception-2.0",
     "gplv2 with classpath exception": "GPL-2.0-only WITH Classpath-exception-2.0",
-    "gpl-2.0 with classpath exception": "GPL-2.0-only WITH Classpath-exception-2.0", "ofl": "OFL-1.1", "sil ofl 1.1": "OFL-1.1", "odbl": "ODbL-1.0",
+    "gpl-2.0 with classpath exception": "GPL-2.0-only WITH Classpath-exception-2.0",
+    "ofl": "OFL-1.1", "sil ofl 1.1": "OFL-1.1", "odbl": "ODbL-1.0",
 }  # fmt: skip
 LICENSE_REF = re.compile(r"^LicenseRef-[A-Za-z0-9.-]+$")
 CC_NAME = re.compile(
