@@ -523,41 +523,35 @@ def _split_distinct(chunks: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]
     order[np.concatenate([pre_place, core_place, suf_place])] = np.arange(len(easy_values))
     easy_values = easy_values.take(pa.array(order))
     # Easy chunks whose pieces spaCy would merge back into a special case ("id." -> "i" "d.")
-    # are split again in Python (split_chunk merges); their easy words are left unused.
+    # are redone by split_chunk, which merges.
     redo_index = easy_index[_with_mergeable_runs(easy_values, n_easy)]
-    hard = _CHUNKS.split(chunks.take(pa.array(hard_index)).to_pylist())
+    # Hard chunks, and easy ones to redo, are split in Python; the redone chunks' easy words stay
+    # in the values unused.
+    python_index = np.concatenate([hard_index, redo_index])
+    hard = _CHUNKS.split(chunks.take(pa.array(python_index)).to_pylist())
     n_hard = np.fromiter(map(len, hard), dtype=np.int64, count=len(hard))
     hard_values = pa.array(list(chain.from_iterable(hard)), pa.large_string())
     words_per_chunk = np.zeros(len(chunks), dtype=np.int64)
     first_word = np.zeros(len(chunks), dtype=np.int64)
     words_per_chunk[easy_index], first_word[easy_index] = n_easy, starts
-    words_per_chunk[hard_index] = n_hard
+    words_per_chunk[python_index] = n_hard
     hard_starts = np.zeros(len(n_hard), dtype=np.int64)
     np.cumsum(n_hard[:-1], out=hard_starts[1:])
-    first_word[hard_index] = len(easy_values) + hard_starts
-    values = [easy_values, hard_values]
-    if len(redo_index):
-        redone = _CHUNKS.split(chunks.take(pa.array(redo_index)).to_pylist())
-        n_redone = np.fromiter(map(len, redone), dtype=np.int64, count=len(redone))
-        redone_starts = np.zeros(len(n_redone), dtype=np.int64)
-        np.cumsum(n_redone[:-1], out=redone_starts[1:])
-        words_per_chunk[redo_index] = n_redone
-        first_word[redo_index] = len(easy_values) + len(hard_values) + redone_starts
-        values.append(pa.array(list(chain.from_iterable(redone)), pa.large_string()))
-    return pa.concat_arrays(values), words_per_chunk, first_word
+    first_word[python_index] = len(easy_values) + hard_starts
+    return pa.concat_arrays([easy_values, hard_values]), words_per_chunk, first_word
 
 
 def _with_mergeable_runs(words: pa.Array, per_chunk: np.ndarray) -> np.ndarray:
     """Which chunks (``per_chunk[i]`` consecutive words each) hold 2 or 3 adjacent words whose
     text is one of the specials spaCy merges back (``_MERGEABLE``)."""
     flagged = np.zeros(len(per_chunk), dtype=bool)
+    empty = pa.scalar("", words.type)
     owner = np.repeat(np.arange(len(per_chunk)), per_chunk)
     for size in (2, 3):
         n = len(words) - size + 1
         if n <= 0:
             continue
         joined = words.slice(0, n)
-        empty = pa.scalar("", words.type)
         for shift in range(1, size):
             joined = pc.binary_join_element_wise(joined, words.slice(shift, n), empty)
         hit = np.asarray(pc.is_in(joined, value_set=_MERGEABLE_ARRAY.cast(words.type)), dtype=bool)
