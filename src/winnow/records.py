@@ -18,6 +18,28 @@ meta          string, a JSON object: free-form fields carried from the input.
 
 Rejected records carry one more column, ``reason`` ("<step>: <why>"); quarantined input rows
 carry ``reason`` and the raw input in ``text``.
+
+Conversation columns (post-training data)
+-----------------------------------------
+Fine-tuning and preference records carry these columns after the core ones (a document batch
+has none of them). ``kind`` says which shape a record is; ``text`` holds the rendered form
+(``winnow.conversation.render_record``) so every text step still runs on it.
+
+kind          string: ``conversation`` (SFT), ``preference`` (chosen/rejected), ``unpaired``
+              (one completion with a good/bad label, KTO) or ``rated`` (N scored completions).
+messages      list<message>: the whole conversation (``conversation``) or the shared prompt
+              turns (the other kinds).
+tools         string or null: the JSON array of tool definitions offered to the model.
+chosen        list<message> or null: the preferred continuation (usually one assistant turn).
+rejected      list<message> or null: the dispreferred continuation.
+chosen_score, rejected_score, margin   float64 or null.
+completion    list<message> or null: the completion of an ``unpaired`` record; ``label`` bool.
+completions   list<struct<messages: list<message>, score: float64, annotator: string>> or null:
+              the scored completions of a ``rated`` record.
+
+A message is ``struct<role, content, name, tool_calls, weight>``: ``role`` one of system, user,
+assistant, tool; ``content`` a string; ``name`` and ``tool_calls`` (a JSON string of the
+OpenAI-style list) nullable; ``weight`` (0 or 1: train on this turn or not) nullable.
 """
 
 from __future__ import annotations
@@ -41,6 +63,42 @@ CORE_FIELDS: list[pa.Field] = [
 CORE_SCHEMA = pa.schema(CORE_FIELDS)
 CORE_COLUMNS: list[str] = [f.name for f in CORE_FIELDS]
 REASON = "reason"
+
+ROLES = ("system", "user", "assistant", "tool")
+MESSAGE_TYPE = pa.struct(
+    [
+        pa.field("role", pa.string(), nullable=False),
+        pa.field("content", pa.string(), nullable=False),
+        pa.field("name", pa.string()),
+        pa.field("tool_calls", pa.string()),
+        pa.field("weight", pa.float64()),
+    ]
+)
+MESSAGES_TYPE = pa.list_(MESSAGE_TYPE)
+COMPLETION_TYPE = pa.struct(
+    [
+        pa.field("messages", MESSAGES_TYPE),
+        pa.field("score", pa.float64()),
+        pa.field("annotator", pa.string()),
+    ]
+)
+KINDS = ("conversation", "preference", "unpaired", "rated")
+CONVERSATION_FIELDS: list[pa.Field] = [
+    pa.field("kind", pa.string(), nullable=False),
+    pa.field("messages", MESSAGES_TYPE),
+    pa.field("tools", pa.string()),
+    pa.field("chosen", MESSAGES_TYPE),
+    pa.field("rejected", MESSAGES_TYPE),
+    pa.field("chosen_score", pa.float64()),
+    pa.field("rejected_score", pa.float64()),
+    pa.field("margin", pa.float64()),
+    pa.field("completion", MESSAGES_TYPE),
+    pa.field("label", pa.bool_()),
+    pa.field("completions", pa.list_(COMPLETION_TYPE)),
+]
+CONVERSATION_COLUMNS: list[str] = [f.name for f in CONVERSATION_FIELDS]
+# The columns that hold messages: a step that rewrites text rewrites the contents in all of them.
+MESSAGE_COLUMNS = ("messages", "chosen", "rejected", "completion")
 UNKNOWN_LICENSE = "unknown"
 
 
@@ -69,6 +127,29 @@ def make_batch(columns: dict[str, list[Any]]) -> pa.Table:
         if name not in CORE_COLUMNS:
             names.append(name)
             arrays.append(pa.array(values))
+    return pa.Table.from_arrays(arrays, names=names)
+
+
+def is_conversational(batch: pa.Table) -> bool:
+    """Whether a batch holds post-training records (it has the conversation columns)."""
+    return "kind" in batch.schema.names and "messages" in batch.schema.names
+
+
+def make_conversation_batch(columns: dict[str, list[Any]]) -> pa.Table:
+    """Like :func:`make_batch`, with the conversation columns typed as above (missing ones null).
+
+    Messages are dicts ``{role, content, name?, tool_calls?, weight?}``."""
+    n = len(columns["id"])
+    core = make_batch({k: v for k, v in columns.items() if k not in CONVERSATION_COLUMNS})
+    extra = core.select([c for c in core.column_names if c not in CORE_COLUMNS])
+    arrays = [core.column(c) for c in CORE_COLUMNS]
+    names = list(CORE_COLUMNS)
+    for f in CONVERSATION_FIELDS:
+        arrays.append(pa.array(columns.get(f.name, [None] * n), type=f.type))
+        names.append(f.name)
+    for c in extra.column_names:
+        arrays.append(extra.column(c))
+        names.append(c)
     return pa.Table.from_arrays(arrays, names=names)
 
 
