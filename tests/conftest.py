@@ -1,4 +1,13 @@
-"""Shared fixtures. Real data lives in ../shared/data beside the checkout (see its README)."""
+"""Shared fixtures, and the two tiers of the suite.
+
+* First tier (``make test``): runs on a fresh clone with nothing beside it. Real data comes from
+  ``tests/data/shared/`` — small excerpts of the shared data sets, laid out with the same relative
+  paths, cut by ``scripts/make_fixtures.py`` (origins and licences in tests/data/README.md).
+* Second tier (``make test-full``, the ``full`` marker): tests that need the whole shared sets
+  (the corpus, the full PII/langid/bench sets), read from ``WINNOW_DATA`` (default
+  ``../shared/data`` beside the checkout). A missing folder fails these tests loudly; they are
+  never skipped in silence.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +17,25 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("WINNOW_SHARED_DATA", ROOT.parent / "shared" / "data"))
 TEST_DATA = ROOT / "tests" / "data"
+SAMPLE_DATA = TEST_DATA / "shared"
+FULL_DATA = Path(os.environ.get("WINNOW_DATA", ROOT.parent / "shared" / "data"))
 
 
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """The real corpora and evaluation sets. CI has them beside the clone; a missing folder is
-    an error, not a skip, so a broken checkout cannot pass by testing nothing."""
-    if not SHARED_DATA.is_dir():
-        pytest.fail(f"shared data not found at {SHARED_DATA} (set WINNOW_SHARED_DATA)")
-    return SHARED_DATA
+def sample_data() -> Path:
+    """The first tier's real data: excerpts of the shared sets kept in the repository."""
+    return SAMPLE_DATA
+
+
+@pytest.fixture(scope="session")
+def full_data(request: pytest.FixtureRequest) -> Path:
+    """The whole shared sets, for second-tier tests (marked ``full``). Missing data is an error."""
+    if request.node.get_closest_marker("full") is None:
+        pytest.fail(f"{request.node.nodeid} reads the whole shared data but is not marked full")
+    if not FULL_DATA.is_dir():
+        pytest.fail(f"shared data not found at {FULL_DATA}: set WINNOW_DATA to the shared data folder")
+    return FULL_DATA
 
 
 @pytest.fixture(scope="session")
