@@ -10,6 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("WINNOW_SHARED_DATA", ROOT.parent / "shared" / "data"))
 TEST_DATA = ROOT / "tests" / "data"
+pytest_plugins = ["browser"]  # Playwright on Debian's chromium: tests/browser.py
 
 
 @pytest.fixture(scope="session")
