@@ -27,7 +27,7 @@ demo: install
 
 test: install
 	bash scripts/install-browser.sh
-	$(BIN)/python -m pytest -q -m "not full"
+	$(BIN)/python -m pytest -q
 
 test-full: install
 	$(BIN)/python -m pytest -q -m full
