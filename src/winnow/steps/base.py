@@ -62,6 +62,9 @@ class Step:
     requires: ClassVar[tuple[str, ...]] = ("text",)  # columns read
     produces: ClassVar[tuple[str, ...]] = ()  # columns added (``<name>.<attr>``)
     resources: ClassVar[Resources] = Resources()
+    # The report section this step's numbers feed (a ``winnow.manifest.Section``: its counters
+    # are read there), copied into the step's ``StepStats``; None: only the generic step table.
+    report_section: ClassVar[str | None] = None
 
     def __init__(self, **params: Any):
         self.params = self.Params(**params)
