@@ -17,7 +17,7 @@ A **global stage** (:class:`GlobalStage`) first needs one pass over the whole da
 (deduplication, mixing). The executor calls ``prepare`` once with every record that reached
 the stage, then streams the same records through ``process`` like any other step.
 
-Steps are registered by name with ``@register`` (``winnow.registry``) and declare their
+Steps are registered by name with ``@register`` (``winnow.steps.registry``) and declare their
 parameters as a pydantic model named ``Params``; unknown parameters are an error.
 """
 
@@ -62,6 +62,9 @@ class Step:
     requires: ClassVar[tuple[str, ...]] = ("text",)  # columns read
     produces: ClassVar[tuple[str, ...]] = ()  # columns added (``<name>.<attr>``)
     resources: ClassVar[Resources] = Resources()
+    # The report section this step's numbers feed (a ``winnow.manifest.Section``: its counters
+    # are read there), copied into the step's ``StepStats``; None: only the generic step table.
+    report_section: ClassVar[str | None] = None
 
     def __init__(self, **params: Any):
         self.params = self.Params(**params)

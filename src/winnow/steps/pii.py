@@ -61,9 +61,10 @@ import pyarrow.compute as pc
 from pydantic import Field, field_validator
 
 from winnow.errors import RecipeError
+from winnow.manifest import Section
 from winnow.records import with_column
-from winnow.registry import register
 from winnow.steps.base import Step, StepParams
+from winnow.steps.registry import register
 
 Span = tuple[int, int, str]  # start, end, type
 
@@ -528,6 +529,7 @@ class PII(Step):
     """Find personal data and secrets (e-mail, phone, IP, card, IBAN, SSN, API keys, private keys, JWTs); tag, redact or hash them."""
 
     name = "pii"
+    report_section = Section.PII
     produces = ("pii.spans",)
 
     class Params(StepParams):
