@@ -28,7 +28,7 @@ def sample_data() -> Path:
     return SAMPLE_DATA
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture  # per test: a session fixture's request.node is the session, which has no marker
 def full_data(request: pytest.FixtureRequest) -> Path:
     """The whole shared sets, for second-tier tests (marked ``full``). Missing data is an error."""
     if request.node.get_closest_marker("full") is None:
