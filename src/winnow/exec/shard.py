@@ -176,7 +176,7 @@ def run_shard(job: ShardJob, progress: Callable[[int], None] | None = None) -> d
                     break
                 t0, c0 = time.perf_counter(), time.process_time()
                 try:
-                    result = step.process(batch)
+                    result = step.apply(batch)
                 except WinnowError:
                     raise
                 except Exception as error:  # a step bug: name the step and the shard
