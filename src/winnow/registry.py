@@ -38,6 +38,8 @@ BUILTIN_MODULES = [
     "winnow.steps.optout",
     "winnow.steps.safety",
     "winnow.steps.decontaminate",
+    "winnow.steps.conversation",
+    "winnow.steps.preference",
     "winnow.dedup.exact",
     "winnow.dedup.minhash",
     "winnow.export.mixing",
