@@ -79,9 +79,9 @@ def main() -> None:
     args = parser.parse_args()
 
     from winnow.records import make_batch
-    from winnow.registry import build_step
+    from winnow.stages.decontaminate import index_summary
     from winnow.steps.base import TaskRunner
-    from winnow.steps.decontaminate import index_summary
+    from winnow.steps.registry import build_step
 
     docs = load_texts(args.docs)
     texts = [d["text"] for d in docs]

@@ -20,8 +20,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import zstandard
 
-from winnow.dedup.minhash import MinHashDedup
 from winnow.records import make_batch, unify
+from winnow.stages.minhash import MinHashDedup
 from winnow.steps.base import TaskRunner
 
 NEARDUP = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "neardup"

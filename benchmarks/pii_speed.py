@@ -50,7 +50,7 @@ def load_texts(n: int) -> list[str]:
 
 def run_ours(texts: list[str], mode: str) -> tuple[float, int, dict]:
     from winnow.records import make_batch
-    from winnow.registry import build_step
+    from winnow.steps.registry import build_step
 
     step = build_step("pii", {"mode": mode})
     batches = [

@@ -128,7 +128,7 @@ def peer_main(corpus: str, skip_agreement: bool) -> None:
 # --- our side -----------------------------------------------------------------------------------
 def ours(ids: list[str], texts: list[str], batch_size: int, skip_agreement: bool, repeats: int) -> dict:
     from winnow.records import make_batch
-    from winnow.registry import build_step
+    from winnow.steps.registry import build_step
 
     batches = [
         make_batch({"id": ids[i : i + batch_size], "text": texts[i : i + batch_size]})
@@ -157,8 +157,8 @@ def ours(ids: list[str], texts: list[str], batch_size: int, skip_agreement: bool
 def _our_chain(batches: list) -> dict:
     import pyarrow.compute as pc
 
-    from winnow.registry import build_step
-    from winnow.steps import words
+    from winnow.steps.registry import build_step
+    from winnow.text import words
 
     words._CHUNKS.clear()  # start cold, like DataTrove
     words._LAST.__init__()

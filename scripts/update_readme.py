@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from winnow.cli import steps_markdown
+from winnow.cli.steps import steps_markdown
 
 readme = Path(__file__).resolve().parents[1] / "README.md"
 text = readme.read_text()

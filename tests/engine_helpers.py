@@ -32,8 +32,8 @@ import pyarrow.compute as pc  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 from pydantic import Field  # noqa: E402
 
-from winnow.registry import register  # noqa: E402
 from winnow.steps.base import GlobalStage, StepParams, TaskRunner  # noqa: E402
+from winnow.steps.registry import register  # noqa: E402
 
 PREPARE_CPU_PER_PART = 0.05  # seconds of CPU each part's prepare task burns (the manifest must count it)
 

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from winnow import Recipe, read_output, run
-from winnow.dedup.report import dedup_report
+from winnow.report.dedup import dedup_report
 
 ROOT = Path(__file__).resolve().parents[1]
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[A-Za-z]{2,}")

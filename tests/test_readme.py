@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from winnow.cli import steps_markdown
+from winnow.cli.steps import steps_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 

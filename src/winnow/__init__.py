@@ -8,17 +8,16 @@ The public API::
     kept = read_output("out/quickstart")
 
 Where things are: the record schema in ``winnow.records``, what a step is in
-``winnow.steps.base``, the step registry in ``winnow.registry``, executors in ``winnow.exec``.
+``winnow.steps.base``, the step registry in ``winnow.steps.registry``, executors in ``winnow.exec``.
 """
-
-__version__ = "0.1.0"
 
 from winnow.errors import InputError, RecipeError, WinnowError  # noqa: E402
 from winnow.exec.runner import run  # noqa: E402
 from winnow.io.output import read_output  # noqa: E402
 from winnow.recipe import Recipe  # noqa: E402
-from winnow.registry import all_steps, register  # noqa: E402
 from winnow.steps.base import GlobalStage, Step, StepParams, StepResult  # noqa: E402
+from winnow.steps.registry import all_steps, register  # noqa: E402
+from winnow.version import __version__  # noqa: E402
 
 __all__ = [
     "GlobalStage",
@@ -29,6 +28,7 @@ __all__ = [
     "StepParams",
     "StepResult",
     "WinnowError",
+    "__version__",
     "all_steps",
     "read_output",
     "register",

@@ -27,8 +27,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from winnow.errors import RecipeError
 from winnow.io.base import InputSpec
-from winnow.registry import build_step
 from winnow.steps.base import Step
+from winnow.steps.registry import build_step
 
 
 class OutputSpec(BaseModel):

@@ -10,12 +10,12 @@ import pyarrow as pa
 import pytest
 
 from winnow import RecipeError, WinnowError, read_output, run
-from winnow.export.mixing import CLUSTER_COLUMN, Split
 from winnow.export.tokenize import tokenize
 from winnow.export.tokenizer import load_tokenizer
 from winnow.records import make_batch
-from winnow.registry import build_step
 from winnow.report.card import write_card
+from winnow.stages.mixing import CLUSTER_COLUMN, Split
+from winnow.steps.registry import build_step
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ import pytest
 from report_helpers import ROOT, example_recipe
 
 from winnow import run
-from winnow.registry import all_steps
 from winnow.report.card import PUE, TO_FILL, WATTS_PER_CORE, write_card
+from winnow.steps.registry import all_steps
 
 
 def number(cell: str) -> float | int:

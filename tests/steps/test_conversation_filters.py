@@ -11,7 +11,7 @@ import zstandard
 from conversation_samples import batch_of, hh_records, sharegpt_records
 from winnow.conversation import message, render_record
 from winnow.records import REASON, make_batch
-from winnow.registry import build_step
+from winnow.steps.registry import build_step
 
 
 def reasons_of(result) -> Counter:

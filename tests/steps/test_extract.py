@@ -12,8 +12,8 @@ import zstandard
 from winnow.io.base import ErrorSink, InputSpec, Shard, readers
 from winnow.io.html import decode_html
 from winnow.records import make_batch
-from winnow.registry import build_step
 from winnow.steps.extract import HtmlExtract
+from winnow.steps.registry import build_step
 
 HTML = Path(__file__).resolve().parents[1] / "data" / "html"
 

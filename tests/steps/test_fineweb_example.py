@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from winnow import Recipe, read_output, run
-from winnow.registry import all_steps
+from winnow.steps.registry import all_steps
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "fineweb-style.yaml"

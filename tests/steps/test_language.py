@@ -12,8 +12,8 @@ import zstandard
 from winnow import read_output, run
 from winnow.errors import RecipeError
 from winnow.records import make_batch
-from winnow.registry import build_step
 from winnow.steps.language import LanguageFilter, LanguageTagger, default_model_path, iso639_1
+from winnow.steps.registry import build_step
 
 PER_LANGUAGE = 30
 # The languages with >= 150 documents in labeled-dev (the accuracy bar applies to them).

@@ -11,8 +11,8 @@ from corpus_sample import corpus_lines
 from winnow import read_output, run
 from winnow.errors import RecipeError
 from winnow.records import make_batch
-from winnow.registry import build_step
 from winnow.steps.license import detect_in_text, license_ids, normalize_license
+from winnow.steps.registry import build_step
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,9 @@ import pytest
 from conversation_samples import batch_of, hh_records, sharegpt_records
 from winnow.conversation import message, render_record
 from winnow.records import MESSAGE_COLUMNS, REASON
-from winnow.registry import build_step
 from winnow.steps.base import Step, StepResult
 from winnow.steps.messages import role_texts
+from winnow.steps.registry import build_step
 
 # Real-looking personal data, put into real turns (the HH excerpt has almost none of its own).
 EMAIL, PHONE = "maria.lopez84@gmail.com", "(415) 555-0137"

@@ -12,7 +12,7 @@ import zstandard
 from winnow import read_output, run
 from winnow.errors import RecipeError
 from winnow.records import make_batch
-from winnow.registry import build_step
+from winnow.steps.registry import build_step
 
 
 @pytest.fixture(scope="module")

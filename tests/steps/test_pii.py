@@ -16,8 +16,8 @@ import zstandard
 from winnow import read_output, run
 from winnow.errors import RecipeError
 from winnow.records import make_batch
-from winnow.registry import build_step
 from winnow.steps.pii import ALL_TYPES, detect, detect_batch, iban_ok, luhn_ok
+from winnow.steps.registry import build_step
 
 LABELS = {
     "EMAIL_ADDRESS": "EMAIL",

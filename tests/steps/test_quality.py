@@ -19,18 +19,17 @@ import zstandard
 
 from winnow.errors import RecipeError
 from winnow.records import make_batch
-from winnow.registry import build_step
-from winnow.steps import words as words_module
 from winnow.steps.quality import (
-    NGramCounts,
     Pieces,
     count_of,
-    group_keys,
     split_lines,
     split_newline_runs,
     split_paragraphs,
 )
-from winnow.steps.words import split_chunk, split_words
+from winnow.steps.registry import build_step
+from winnow.text import words as words_module
+from winnow.text.ngrams import NGramCounts, group_keys
+from winnow.text.words import split_chunk, split_words
 
 FILTERS = ["gopher_repetition", "gopher_quality", "c4_quality", "fineweb_quality"]
 # DataTrove's reason names -> ours (ours are the names of the tags the rules test).

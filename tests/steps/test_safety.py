@@ -14,7 +14,7 @@ from corpus_sample import corpus_lines
 from winnow import read_output, run
 from winnow.errors import RecipeError
 from winnow.records import make_batch
-from winnow.registry import build_step
+from winnow.steps.registry import build_step
 
 # The test's own lists (Winnow ships none): words that are common enough in technical text to be found.
 EN_WORDS = ["kill", "abort", "crash", "fatal error", "die"]

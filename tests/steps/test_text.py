@@ -9,7 +9,7 @@ import pytest
 
 from corpus_sample import corpus_lines
 from winnow.records import make_batch
-from winnow.registry import build_step
+from winnow.steps.registry import build_step
 from winnow.steps.text import FixUnicode, Normalize, normalize_text
 
 

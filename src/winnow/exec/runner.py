@@ -30,7 +30,6 @@ from typing import Any
 import orjson
 from fsspec.core import url_to_fs
 
-from winnow import __version__
 from winnow.errors import WinnowError
 from winnow.exec.plan import plan_shards
 from winnow.exec.shard import STAGE_FORMAT, ShardJob, read_marker, write_marker
@@ -39,6 +38,7 @@ from winnow.io.files import file_fingerprint, protocol_prefix
 from winnow.io.output import OutputFormat, part_files
 from winnow.recipe import Recipe
 from winnow.steps.base import GlobalStage, Step
+from winnow.version import __version__
 
 LIBRARIES = [
     "pyarrow",

@@ -17,7 +17,7 @@ A **global stage** (:class:`GlobalStage`) first needs one pass over the whole da
 (deduplication, mixing). The executor calls ``prepare`` once with every record that reached
 the stage, then streams the same records through ``process`` like any other step.
 
-Steps are registered by name with ``@register`` (``winnow.registry``) and declare their
+Steps are registered by name with ``@register`` (``winnow.steps.registry``) and declare their
 parameters as a pydantic model named ``Params``; unknown parameters are an error.
 
 Conversations

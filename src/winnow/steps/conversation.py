@@ -23,8 +23,8 @@ from pydantic import Field
 
 from winnow.errors import RecipeError
 from winnow.records import CONVERSATION_COLUMNS, is_conversational, with_column
-from winnow.registry import register
 from winnow.steps.base import Step, StepParams, StepResult
+from winnow.steps.registry import register
 
 Message = dict[str, Any]
 DEFAULT_REFUSALS = "refusals.txt"  # package data: winnow/data/refusals.txt

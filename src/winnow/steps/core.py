@@ -14,8 +14,8 @@ from pydantic import Field, model_validator
 
 from winnow.errors import RecipeError
 from winnow.records import CORE_COLUMNS, with_column
-from winnow.registry import register
 from winnow.steps.base import Step, StepParams, StepResult
+from winnow.steps.registry import register
 
 
 @register

@@ -31,8 +31,8 @@ import pyarrow as pa
 from pydantic import Field
 
 from winnow.records import decode_meta, encode_meta, with_column
-from winnow.registry import register
 from winnow.steps.base import Step, StepParams, StepResult
+from winnow.steps.registry import register
 
 HTML_TYPES = ("text/html", "application/xhtml+xml", "application/xml", "text/xml")
 LICENSE_LINKS = "link[rel~=license i], a[rel~=license i]"

@@ -27,8 +27,8 @@ from pydantic import Field
 
 from winnow.errors import RecipeError, WinnowError
 from winnow.records import with_column
-from winnow.registry import register
 from winnow.steps.base import Step, StepParams
+from winnow.steps.registry import register
 
 LABEL_PREFIX = "__label__"
 CJK_LANGUAGES = frozenset({"zh", "ja", "ko", "yue", "wuu"})

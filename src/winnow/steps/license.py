@@ -31,8 +31,8 @@ import pyarrow.compute as pc
 from pydantic import Field, field_validator
 
 from winnow.records import UNKNOWN_LICENSE, decode_meta, with_column
-from winnow.registry import register
 from winnow.steps.base import Step, StepParams
+from winnow.steps.registry import register
 
 # SPDX ids we normalise to (case-insensitive lookup); others pass through when they look like SPDX.
 SPDX_IDS = """0BSD AFL-3.0 AGPL-3.0-only AGPL-3.0-or-later Apache-1.1 Apache-2.0 APSL-2.0 Artistic-1.0 Artistic-2.0

@@ -18,8 +18,8 @@ from pydantic import Field
 
 from winnow.errors import RecipeError
 from winnow.records import with_column
-from winnow.registry import register
 from winnow.steps.base import Step, StepParams, StepResult
+from winnow.steps.registry import register
 
 
 def read_list(path: str, what: str) -> list[str]:

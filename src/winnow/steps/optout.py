@@ -28,8 +28,8 @@ from pydantic import Field
 
 from winnow.errors import RecipeError
 from winnow.records import decode_meta
-from winnow.registry import register
 from winnow.steps.base import Step, StepParams
+from winnow.steps.registry import register
 
 META_TAG = re.compile(r"<meta\b[^>]*>", re.I)
 META_NAME = re.compile(r"\bname\s*=\s*[\"']?([^\"'\s>]+)", re.I)

@@ -62,8 +62,8 @@ from pydantic import Field, field_validator
 
 from winnow.errors import RecipeError
 from winnow.records import with_column
-from winnow.registry import register
 from winnow.steps.base import Step, StepParams
+from winnow.steps.registry import register
 
 Span = tuple[int, int, str]  # start, end, type
 

@@ -33,9 +33,9 @@ from pydantic import Field
 
 from winnow.conversation import render_record
 from winnow.records import decode_meta, encode_meta, is_conversational
-from winnow.registry import register
 from winnow.steps.base import Step, StepParams, StepResult
 from winnow.steps.conversation import ConversationStep
+from winnow.steps.registry import register
 
 
 def content_key(messages: list[dict[str, Any]] | None) -> str:

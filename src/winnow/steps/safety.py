@@ -34,8 +34,8 @@ from pydantic import Field
 
 from winnow.errors import RecipeError, WinnowError
 from winnow.records import with_column
-from winnow.registry import register
 from winnow.steps.base import Step, StepParams, StepResult
+from winnow.steps.registry import register
 
 DEFAULT_LEXICON = Path(__file__).resolve().parents[1] / "data" / "bias_lexicon.json"
 

@@ -16,8 +16,8 @@ import pyarrow as pa
 from pydantic import Field
 
 from winnow.records import with_column
-from winnow.registry import register
 from winnow.steps.base import Step, StepParams
+from winnow.steps.registry import register
 
 # Runs of whitespace other than newline (tabs, NBSP, ideographic space...) after a word; leading
 # indentation is kept, since code and man pages mean something by it.

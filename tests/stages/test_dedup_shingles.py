@@ -7,8 +7,8 @@ import pyarrow as pa
 import pytest
 from dedup_helpers import neardup
 
-from winnow.dedup import shingles
-from winnow.dedup.minhash import candidate_probability, choose_bands
+from winnow.stages.minhash import candidate_probability, choose_bands
+from winnow.text import shingles
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,9 @@ import pyarrow.compute as pc
 import pytest
 from dedup_helpers import batch_of, corpus_docs, dedup, tags
 
-from winnow.dedup.exact import ExactDedup, normalise
 from winnow.errors import RecipeError
-from winnow.registry import build_step
+from winnow.stages.exact import ExactDedup, normalise
+from winnow.steps.registry import build_step
 
 
 @pytest.fixture(scope="module")

@@ -9,11 +9,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import Field, model_validator
 
-from winnow.dedup import shingles
-from winnow.dedup.phases import local_path, save_npy
-from winnow.dedup.stage import DedupParams, DedupStage, load_edges
-from winnow.registry import register
+from winnow.stages.dedup import DedupParams, DedupStage, load_edges
+from winnow.stages.workfiles import local_path, save_npy
 from winnow.steps.base import TaskRunner
+from winnow.steps.registry import register
+from winnow.text import shingles
 
 # Bands × rows are chosen so that a pair at the threshold is found with at least this probability.
 TARGET_RECALL_AT_THRESHOLD = 0.9

@@ -33,8 +33,8 @@ from pydantic import Field, model_validator
 from winnow.errors import RecipeError, WinnowError
 from winnow.export.splits import split_of
 from winnow.records import REASON, with_column
-from winnow.registry import register
 from winnow.steps.base import GlobalStage, Resources, Step, StepParams, StepResult, TaskRunner
+from winnow.steps.registry import register
 
 ORDER_SEED_SALT = 0x313C  # mixes the recipe's seed into the order hash
 CLUSTER_COLUMN = "minhash_dedup.cluster_id"

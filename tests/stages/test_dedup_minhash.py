@@ -6,9 +6,9 @@ import pyarrow.compute as pc
 import pytest
 from dedup_helpers import dedup, neardup, tags
 
-from winnow.dedup.minhash import MinHashDedup
 from winnow.errors import RecipeError
-from winnow.registry import build_step
+from winnow.stages.minhash import MinHashDedup
+from winnow.steps.registry import build_step
 
 
 @pytest.fixture(scope="module")

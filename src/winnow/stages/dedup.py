@@ -40,9 +40,9 @@ from pydantic import Field
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from winnow.dedup.phases import Phases, local_path, part_offsets, save_json, save_npy, save_parquet
 from winnow.errors import RecipeError
 from winnow.records import with_column
+from winnow.stages.workfiles import Phases, local_path, part_offsets, save_json, save_npy, save_parquet
 from winnow.steps.base import GlobalStage, Resources, StepParams, StepResult, TaskRunner
 
 ENTRY_DTYPE = np.dtype([("key", "<u8"), ("key2", "<u8"), ("idkey", "<u8"), ("doc", "<u8")])

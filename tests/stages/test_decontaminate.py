@@ -15,8 +15,8 @@ from corpus_sample import corpus_lines
 from winnow import read_output, run
 from winnow.errors import RecipeError, WinnowError
 from winnow.records import make_batch
-from winnow.registry import build_step
 from winnow.steps.base import TaskRunner
+from winnow.steps.registry import build_step
 
 
 def _bench_specs(shared_data: Path) -> list[dict]:

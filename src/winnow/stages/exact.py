@@ -10,8 +10,8 @@ import pyarrow.compute as pc
 import xxhash
 from pydantic import Field
 
-from winnow.dedup.stage import DedupParams, DedupStage
-from winnow.registry import register
+from winnow.stages.dedup import DedupParams, DedupStage
+from winnow.steps.registry import register
 
 
 def normalise(texts: pa.Array | pa.ChunkedArray, mode: str) -> pa.Array | pa.ChunkedArray:

@@ -7,8 +7,9 @@ Register a step by decorating its class::
         name = "length_filter"
         class Params(StepParams): ...
 
-Step modules live in ``winnow.steps`` (streaming steps, by topic) and ``winnow.dedup``
-(global stages); :func:`load_builtin_steps` imports them all.
+Step modules live in ``winnow.steps`` (streaming steps, by topic) and ``winnow.stages``
+(global stages); :func:`load_builtin_steps` imports them all by name (the registry sits beside the
+step base, and names the stage modules as strings, so it imports nothing above ``steps``).
 """
 
 from __future__ import annotations
@@ -37,12 +38,12 @@ BUILTIN_MODULES = [
     "winnow.steps.license",
     "winnow.steps.optout",
     "winnow.steps.safety",
-    "winnow.steps.decontaminate",
     "winnow.steps.conversation",
     "winnow.steps.preference",
-    "winnow.dedup.exact",
-    "winnow.dedup.minhash",
-    "winnow.export.mixing",
+    "winnow.stages.decontaminate",
+    "winnow.stages.exact",
+    "winnow.stages.minhash",
+    "winnow.stages.mixing",
 ]
 _loaded = False
 

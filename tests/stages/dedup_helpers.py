@@ -10,8 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import zstandard
 
-from winnow.dedup.stage import DedupStage
 from winnow.records import make_batch, unify
+from winnow.stages.dedup import DedupStage
 from winnow.steps.base import TaskRunner
 
 

@@ -15,7 +15,7 @@ import pytest
 from dedup_helpers import corpus_docs
 
 from winnow import read_output, run
-from winnow.dedup.report import dedup_report
+from winnow.report.dedup import dedup_report
 
 
 @pytest.fixture(scope="module")

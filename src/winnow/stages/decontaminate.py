@@ -5,7 +5,7 @@
 worker (local processes or Ray tasks) and tags or drops the documents that share at least
 ``min_matches`` n-grams with one benchmark item, naming the items.
 
-Words are the lower-cased Unicode letter/digit runs of the text (``winnow.dedup.shingles``, the
+Words are the lower-cased Unicode letter/digit runs of the text (``winnow.text.shingles``, the
 same vectorised shingling MinHash dedup uses), so a question pasted with changed case, spacing,
 line breaks or punctuation still matches. An item (or a document) shorter than ``n`` words is one
 n-gram of all its words: it matches a document that *is* that short text, not one that merely
@@ -37,12 +37,12 @@ import pyarrow.parquet as pq
 import zstandard
 from pydantic import BaseModel, ConfigDict, Field
 
-from winnow.dedup.phases import local_path, save_json, save_npy
-from winnow.dedup.shingles import WORD_SEPARATOR, shingle_hashes, word_hashes
 from winnow.errors import RecipeError, WinnowError
 from winnow.records import with_column
-from winnow.registry import register
+from winnow.stages.workfiles import local_path, save_json, save_npy
 from winnow.steps.base import GlobalStage, StepParams, StepResult, TaskRunner
+from winnow.steps.registry import register
+from winnow.text.shingles import WORD_SEPARATOR, shingle_hashes, word_hashes
 
 INDEX_FILES = ("index-hashes.npy", "index-offsets.npy", "index-items.npy", "items.json")
 SHOWN_ITEMS = 3  # items named per flagged document
@@ -184,7 +184,7 @@ def build_index(items: list[tuple[str, str, str]], n: int, max_items_per_ngram: 
     flags, word_offsets = uninformative_words(texts)
     informative = informative_ngrams(flags, word_offsets, n)
     if len(informative) != len(hashes):  # the two splits must agree word for word
-        raise AssertionError("decontaminate: word split differs from winnow.dedup.shingles")
+        raise AssertionError("decontaminate: word split differs from winnow.text.shingles")
     item_of = np.repeat(np.arange(len(items), dtype=np.int32), np.diff(offsets))
     low_content = int((~informative).sum())
     hashes, item_of = hashes[informative], item_of[informative]
