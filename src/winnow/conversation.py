@@ -20,7 +20,7 @@ from typing import Any
 
 from winnow.records import ROLES
 
-Message = dict[str, Any]  # {role, content, name?, tool_calls?, weight?}
+Message = dict[str, Any]  # {role, content, name?, tool_calls?, weight?, tool_call_id?}
 
 
 def message(role: str, content: str, **extra: Any) -> Message:
@@ -31,6 +31,7 @@ def message(role: str, content: str, **extra: Any) -> Message:
         "name": extra.get("name"),
         "tool_calls": extra.get("tool_calls"),
         "weight": extra.get("weight"),
+        "tool_call_id": extra.get("tool_call_id"),
     }
 
 

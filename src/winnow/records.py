@@ -37,9 +37,10 @@ completion    list<message> or null: the completion of an ``unpaired`` record; `
 completions   list<struct<messages: list<message>, score: float64, annotator: string>> or null:
               the scored completions of a ``rated`` record.
 
-A message is ``struct<role, content, name, tool_calls, weight>``: ``role`` one of system, user,
-assistant, tool; ``content`` a string; ``name`` and ``tool_calls`` (a JSON string of the
-OpenAI-style list) nullable; ``weight`` (0 or 1: train on this turn or not) nullable.
+A message is ``struct<role, content, name, tool_calls, weight, tool_call_id>``: ``role`` one of
+system, user, assistant, tool; ``content`` a string; ``name`` and ``tool_calls`` (a JSON string of
+the OpenAI-style list) nullable; ``weight`` (0 or 1: train on this turn or not) nullable;
+``tool_call_id`` (nullable) the call a ``tool`` message answers (OpenAI requires it on tool turns).
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ MESSAGE_TYPE = pa.struct(
         pa.field("name", pa.string()),
         pa.field("tool_calls", pa.string()),
         pa.field("weight", pa.float64()),
+        pa.field("tool_call_id", pa.string()),
     ]
 )
 MESSAGES_TYPE = pa.list_(MESSAGE_TYPE)
@@ -150,6 +152,17 @@ def make_conversation_batch(columns: dict[str, list[Any]]) -> pa.Table:
     for c in extra.column_names:
         arrays.append(extra.column(c))
         names.append(c)
+    return pa.Table.from_arrays(arrays, names=names)
+
+
+def table_from_rows(rows: list[dict[str, Any]]) -> pa.Table:
+    """A table of records given as dicts (read back from JSONL, say), with the conversation
+    columns in their declared types (inferring them would lose the struct fields that are null)."""
+    if not rows or "kind" not in rows[0]:
+        return pa.Table.from_pylist(rows)
+    names = list(rows[0])
+    typed = {f.name: f.type for f in CONVERSATION_FIELDS}
+    arrays = [pa.array([r.get(name) for r in rows], type=typed.get(name)) for name in names]
     return pa.Table.from_arrays(arrays, names=names)
 
 

@@ -42,7 +42,7 @@ def plan_shards(inputs: list[InputSpec], staging: str | None = None) -> list[Sha
         files = [(url, relative, format_of(url, spec.format), file_size(url)) for url, relative in expand(spec.path)]
         limit = _shard_bytes(spec, sum(size for *_, size in files))
         for file_number, (url, relative, fmt, size) in enumerate(files):
-            splittable = known[fmt].splittable and size > limit
+            splittable = known[fmt].splittable and size > limit and known[fmt].can_split(url)
             pieces = None
             if splittable and staging is not None and is_compressed(url):
                 prefix = posixpath.join(staging, f"{input_index:02d}-{file_number:05d}")

@@ -37,7 +37,7 @@ class InputSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     path: str
-    format: str | None = None  # jsonl | parquet | csv | text | warc | html; default from extension
+    format: str | None = None  # jsonl | parquet | csv | text | warc | html | chat | sharegpt…; default from extension
     text_field: str = "text"
     id_field: str = "id"
     source: str | None = None  # default: the input path
@@ -186,6 +186,11 @@ class Reader:
     extensions: ClassVar[tuple[str, ...]] = ()  # e.g. (".jsonl", ".json", ".ndjson")
     splittable: ClassVar[bool] = False  # uncompressed files may be cut into byte ranges
 
+    @classmethod
+    def can_split(cls, url: str) -> bool:
+        """Whether this file of a splittable format can be cut (a JSON array file cannot)."""
+        return cls.splittable
+
     def read(
         self, shard: Shard, spec: InputSpec, errors: ErrorSink, batch_size: int = DEFAULT_BATCH_SIZE
     ) -> Iterator[pa.Table]:
@@ -200,6 +205,7 @@ READER_MODULES = [
     "winnow.io.text",
     "winnow.io.warc",
     "winnow.io.html",
+    "winnow.io.chat.reader",
 ]
 COMPRESSIONS = (".gz", ".zst", ".zstd", ".bz2", ".xz")
 

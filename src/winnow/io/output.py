@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 from fsspec.core import url_to_fs
 
 from winnow.io.files import protocol_prefix
-from winnow.records import unify
+from winnow.records import table_from_rows, unify
 
 ROW_GROUP_BYTES = 64 << 20  # buffered before a Parquet row group is written: bounds memory
 SPLIT_COLUMN = "split"
@@ -268,10 +268,10 @@ def iter_part(path: str, batch_size: int = 8192) -> Iterator[pa.Table]:
                     row["meta"] = orjson.dumps(row["meta"]).decode() if row["meta"] else None
                 rows.append(row)
                 if len(rows) >= batch_size:
-                    yield pa.Table.from_pylist(rows)
+                    yield table_from_rows(rows)
                     rows = []
     if rows:
-        yield pa.Table.from_pylist(rows)
+        yield table_from_rows(rows)
 
 
 def iter_output(out_dir: str, kind: str = "data", batch_size: int = 8192) -> Iterator[pa.Table]:
