@@ -1,10 +1,11 @@
-# Winnow: `make demo` runs the quickstart, `make test` runs the whole suite (what .ci/run calls).
+# Winnow: `make demo` runs the quickstart; `make test` runs the first tier of the tests (a fresh clone, nothing
+# beside it); `make test-full` the second tier, on the whole shared data sets (WINNOW_DATA, default ../shared/data).
 PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test test-full lint bench clean fixtures
 
 install: $(STAMP)
 
@@ -26,7 +27,14 @@ demo: install
 
 test: install
 	bash scripts/install-browser.sh
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not full"
+
+test-full: install
+	$(BIN)/python -m pytest -q -m full
+
+# Re-cut tests/data/shared from the shared data sets (see scripts/make_fixtures.py).
+fixtures: install
+	$(BIN)/python scripts/make_fixtures.py
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks scripts

@@ -10,7 +10,7 @@ from pathlib import Path
 import zstandard
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("WINNOW_SHARED_DATA", ROOT.parent / "shared" / "data"))
+SHARED_DATA = Path(os.environ.get("WINNOW_DATA", ROOT.parent / "shared" / "data"))
 CORPUS = SHARED_DATA / "corpus" / "web.jsonl.zst"
 WORK = ROOT / "benchmarks" / "work"
 PEER_PYTHON = ROOT / "benchmarks" / ".venv-peers" / "bin" / "python"

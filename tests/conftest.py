@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,7 @@ def sample_data() -> Path:
     return SAMPLE_DATA
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def full_data(request: pytest.FixtureRequest) -> Path:
     """The whole shared sets, for second-tier tests (marked ``full``). Missing data is an error."""
     if request.node.get_closest_marker("full") is None:
@@ -41,3 +42,23 @@ def full_data(request: pytest.FixtureRequest) -> Path:
 @pytest.fixture(scope="session")
 def test_data() -> Path:
     return TEST_DATA
+
+
+@dataclass(frozen=True)
+class Tier:
+    """Which data a two-tier test runs on: the repository's excerpts, or the whole shared sets."""
+
+    path: Path
+    full: bool
+
+    def pick(self, sample: int, full: int) -> int:
+        """A count a test expects, as it is in the excerpt and in the whole set."""
+        return full if self.full else sample
+
+
+@pytest.fixture(params=["sample", pytest.param("full", marks=pytest.mark.full)])
+def tier(request: pytest.FixtureRequest) -> Tier:
+    """Runs a test twice: on the excerpts (first tier) and on the whole shared sets (second tier)."""
+    if request.param == "sample":
+        return Tier(SAMPLE_DATA, full=False)
+    return Tier(request.getfixturevalue("full_data"), full=True)

@@ -9,9 +9,9 @@ from pathlib import Path
 import zstandard
 
 
-def corpus_lines(shared_data: Path, n: int) -> list[bytes]:
+def corpus_lines(sample_data: Path, n: int) -> list[bytes]:
     lines = []
-    with open(shared_data / "corpus" / "web.jsonl.zst", "rb") as raw:
+    with open(sample_data / "corpus" / "web.jsonl.zst", "rb") as raw:
         reader = io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw))
         for line in reader:
             lines.append(line if line.endswith(b"\n") else line + b"\n")
@@ -20,6 +20,6 @@ def corpus_lines(shared_data: Path, n: int) -> list[bytes]:
     return lines
 
 
-def write_corpus(shared_data: Path, path: Path, n: int) -> Path:
-    path.write_bytes(b"".join(corpus_lines(shared_data, n)))
+def write_corpus(sample_data: Path, path: Path, n: int) -> Path:
+    path.write_bytes(b"".join(corpus_lines(sample_data, n)))
     return path

@@ -13,8 +13,8 @@ from winnow import read_output, run
 
 
 @pytest.fixture(scope="module")
-def corpus(shared_data, tmp_path_factory) -> Path:
-    return write_corpus(shared_data, tmp_path_factory.mktemp("c") / "web.jsonl", 1200)
+def corpus(sample_data, tmp_path_factory) -> Path:
+    return write_corpus(sample_data, tmp_path_factory.mktemp("c") / "web.jsonl", 1200)
 
 
 def _recipe(corpus: Path, out: Path) -> dict:

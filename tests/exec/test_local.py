@@ -45,8 +45,8 @@ def records(out: Path) -> list[tuple[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def corpus_2k(shared_data, tmp_path_factory) -> Path:
-    return write_corpus(shared_data, tmp_path_factory.mktemp("corpus") / "web.jsonl", 2000)
+def corpus_2k(sample_data, tmp_path_factory) -> Path:
+    return write_corpus(sample_data, tmp_path_factory.mktemp("corpus") / "web.jsonl", 2000)
 
 
 def test_counts_add_up_and_every_drop_has_a_reason(corpus_2k, tmp_path):
@@ -98,8 +98,8 @@ def test_same_records_whatever_the_workers_and_shard_size(corpus_2k, tmp_path):
     assert records(tmp_path / "one") == records(tmp_path / "two")
 
 
-def test_derived_ids_name_the_real_line_across_byte_range_shards(shared_data, tmp_path):
-    lines = write_corpus(shared_data, tmp_path / "web.jsonl", 600).read_bytes().splitlines(keepends=True)
+def test_derived_ids_name_the_real_line_across_byte_range_shards(sample_data, tmp_path):
+    lines = write_corpus(sample_data, tmp_path / "web.jsonl", 600).read_bytes().splitlines(keepends=True)
     no_ids = tmp_path / "no-ids.jsonl"
     no_ids.write_bytes(b"".join(orjson.dumps({"text": orjson.loads(line)["text"]}) + b"\n" for line in lines))
     run(recipe(no_ids, tmp_path / "out", input={"shard_mb": 0.5}, steps=[]), workers=2)

@@ -29,12 +29,12 @@ def read_jsonl_zst(path: Path, limit: int | None = None, keep=lambda row: True) 
 
 
 @pytest.fixture(scope="session")
-def corpus_docs(shared_data: Path) -> list[dict]:
+def corpus_docs(sample_data: Path) -> list[dict]:
     """English documentation pages, man pages, Python source and Debian files, plus translated
     documentation in non-Latin scripts (real text, see shared/data/README.md)."""
-    web = read_jsonl_zst(shared_data / "corpus" / "web.jsonl.zst", CORPUS_DOCS)
+    web = read_jsonl_zst(sample_data / "corpus" / "web.jsonl.zst", CORPUS_DOCS)
     other = read_jsonl_zst(
-        shared_data / "langid" / "labeled-dev.jsonl.zst", 40, keep=lambda row: row["lang"] in OTHER_SCRIPTS
+        sample_data / "langid" / "labeled-dev.jsonl.zst", 40, keep=lambda row: row["lang"] in OTHER_SCRIPTS
     )
     docs = [{"id": d["id"], "text": d["text"], "source": d["source"], "kind": d["kind"]} for d in web]
     docs += [

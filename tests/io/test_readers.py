@@ -20,8 +20,8 @@ from winnow.errors import InputError, RecipeError
 
 
 @pytest.fixture(scope="module")
-def docs(shared_data) -> list[dict]:
-    return [orjson.loads(line) for line in corpus_lines(shared_data, 50)]
+def docs(sample_data) -> list[dict]:
+    return [orjson.loads(line) for line in corpus_lines(sample_data, 50)]
 
 
 def _run(path: Path, out: Path, on_error: str = "fail", **input_extra):

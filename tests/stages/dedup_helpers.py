@@ -15,9 +15,9 @@ from winnow.stages.dedup import DedupStage
 from winnow.steps.base import TaskRunner
 
 
-def corpus_docs(shared_data: Path, n: int) -> list[dict]:
+def corpus_docs(sample_data: Path, n: int) -> list[dict]:
     docs = []
-    with open(shared_data / "corpus" / "web.jsonl.zst", "rb") as raw:
+    with open(sample_data / "corpus" / "web.jsonl.zst", "rb") as raw:
         for line in io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw)):
             docs.append(orjson.loads(line))
             if len(docs) >= n:
@@ -25,8 +25,8 @@ def corpus_docs(shared_data: Path, n: int) -> list[dict]:
     return docs
 
 
-def neardup(shared_data: Path) -> tuple[pa.Table, list[dict]]:
-    folder = shared_data / "neardup"
+def neardup(sample_data: Path) -> tuple[pa.Table, list[dict]]:
+    folder = sample_data / "neardup"
     with zstandard.open(folder / "docs.jsonl.zst", "rt") as f:
         docs = [orjson.loads(line) for line in f]
     pairs = [orjson.loads(line) for line in open(folder / "pairs.jsonl")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import random
 import re
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pyarrow.compute as pc
 import pytest
+import zstandard
 
 from corpus_sample import corpus_lines
 from winnow import read_output, run
@@ -19,8 +21,13 @@ from winnow.steps.base import TaskRunner
 from winnow.steps.registry import build_step
 
 
-def _bench_specs(shared_data: Path) -> list[dict]:
-    bench = shared_data / "bench"
+def read_zst_lines(path: Path) -> list[bytes]:
+    with open(path, "rb") as raw:
+        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw)).read().splitlines()
+
+
+def _bench_specs(sample_data: Path) -> list[dict]:
+    bench = sample_data / "bench"
     return [
         {"path": str(bench / "gsm8k" / "test.jsonl"), "fields": ["question"], "name": "gsm8k"},
         {
@@ -34,13 +41,13 @@ def _bench_specs(shared_data: Path) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def corpus_docs(shared_data) -> list[dict]:
-    return [json.loads(line) for line in corpus_lines(shared_data, 2000)]
+def corpus_docs(sample_data) -> list[dict]:
+    return [json.loads(line) for line in corpus_lines(sample_data, 2000)]
 
 
 @pytest.fixture(scope="module")
-def stage(shared_data, tmp_path_factory):
-    step = build_step("decontaminate", {"benchmarks": _bench_specs(shared_data), "mode": "drop"})
+def stage(sample_data, tmp_path_factory):
+    step = build_step("decontaminate", {"benchmarks": _bench_specs(sample_data), "mode": "drop"})
     step.check()
     step.prepare([], str(tmp_path_factory.mktemp("decontam")), TaskRunner())
     return step
@@ -55,11 +62,11 @@ def _variants(question: str, rng: random.Random) -> dict[str, str]:
     }
 
 
-def test_pasted_benchmark_items_are_all_caught_and_named(shared_data, stage, corpus_docs):
+def test_pasted_benchmark_items_are_all_caught_and_named(sample_data, stage, corpus_docs):
     rng = random.Random(5)
-    with open(shared_data / "bench" / "gsm8k" / "test.jsonl") as f:
+    with open(sample_data / "bench" / "gsm8k" / "test.jsonl") as f:
         gsm8k = [json.loads(line) for line in f]
-    with gzip.open(shared_data / "bench" / "humaneval" / "HumanEval.jsonl.gz", "rt") as f:
+    with gzip.open(sample_data / "bench" / "humaneval" / "HumanEval.jsonl.gz", "rt") as f:
         humaneval = [json.loads(line) for line in f]
     pasted = [(f"gsm8k/{i}", gsm8k[i]["question"]) for i in rng.sample(range(len(gsm8k)), 40)]
     pasted += [(f"humaneval/{p['task_id']}", p["prompt"]) for p in rng.sample(humaneval, 20)]
@@ -82,13 +89,15 @@ def test_pasted_benchmark_items_are_all_caught_and_named(shared_data, stage, cor
         assert reason == f"decontaminate: contaminated:{item.split('/')[0]}"
 
 
-def test_untouched_corpus_is_rarely_flagged_against_all_90912_items(shared_data, corpus_docs, tmp_path):
+def test_untouched_corpus_is_rarely_flagged_against_every_benchmark_item(tier, corpus_docs, tmp_path):
+    """Against all 90,912 items of all_benchmarks.jsonl.zst (second tier), or the excerpt's."""
+    items_file = tier.path / "bench" / "all_benchmarks.jsonl.zst"
     step = build_step(
         "decontaminate",
         {
             "benchmarks": [
                 {
-                    "path": str(shared_data / "bench" / "all_benchmarks.jsonl.zst"),
+                    "path": str(items_file),
                     "name_field": "benchmark",
                     "id_field": "id",
                 }
@@ -98,7 +107,7 @@ def test_untouched_corpus_is_rarely_flagged_against_all_90912_items(shared_data,
     )
     step.prepare([], str(tmp_path), TaskRunner())
     info = json.loads((tmp_path / "items.json").read_text())
-    assert len(info["items"]) == 90912
+    assert len(info["items"]) == tier.pick(sample=len(read_zst_lines(items_file)), full=90912)
     out = step.process(
         make_batch({"id": [d["id"] for d in corpus_docs], "text": [d["text"] for d in corpus_docs]})
     ).kept
@@ -107,7 +116,7 @@ def test_untouched_corpus_is_rarely_flagged_against_all_90912_items(shared_data,
     assert all(all("#" in label for label in items) for items in flagged)  # each flag names its item
 
 
-def test_missing_or_unreadable_benchmark_fails_before_reading_data(shared_data, tmp_path):
+def test_missing_or_unreadable_benchmark_fails_before_reading_data(sample_data, tmp_path):
     missing = build_step("decontaminate", {"benchmarks": [{"path": str(tmp_path / "nope.jsonl")}]})
     with pytest.raises(RecipeError, match="nope.jsonl"):
         missing.check()
@@ -130,8 +139,8 @@ def test_missing_or_unreadable_benchmark_fails_before_reading_data(shared_data, 
         no_field.check()
 
 
-def test_end_to_end_run_drops_contaminated_documents(shared_data, corpus_docs, tmp_path):
-    with open(shared_data / "bench" / "gsm8k" / "test.jsonl") as f:
+def test_end_to_end_run_drops_contaminated_documents(sample_data, corpus_docs, tmp_path):
+    with open(sample_data / "bench" / "gsm8k" / "test.jsonl") as f:
         questions = [json.loads(line)["question"] for line in f][:5]
     docs = [dict(d) for d in corpus_docs[:300]]
     for k, q in enumerate(questions):
@@ -140,7 +149,7 @@ def test_end_to_end_run_drops_contaminated_documents(shared_data, corpus_docs, t
     corpus.write_text("".join(json.dumps(d) + "\n" for d in docs))
     recipe = {
         "input": {"path": str(corpus), "source": "web", "shard_mb": 0.5},
-        "steps": [{"decontaminate": {"benchmarks": _bench_specs(shared_data)[:1], "mode": "drop"}}],
+        "steps": [{"decontaminate": {"benchmarks": _bench_specs(sample_data)[:1], "mode": "drop"}}],
         "output": {"path": str(tmp_path / "out")},
     }
     manifest = run(recipe, workers=2)
@@ -156,8 +165,8 @@ def test_end_to_end_run_drops_contaminated_documents(shared_data, corpus_docs, t
 
 
 @pytest.mark.ray
-def test_ray_executor_finds_the_same_contaminated_documents(shared_data, corpus_docs, tmp_path):
-    with open(shared_data / "bench" / "gsm8k" / "test.jsonl") as f:
+def test_ray_executor_finds_the_same_contaminated_documents(sample_data, corpus_docs, tmp_path):
+    with open(sample_data / "bench" / "gsm8k" / "test.jsonl") as f:
         questions = [json.loads(line)["question"] for line in f][10:13]
     docs = [dict(d) for d in corpus_docs[:120]]
     for k, q in enumerate(questions):
@@ -168,7 +177,7 @@ def test_ray_executor_finds_the_same_contaminated_documents(shared_data, corpus_
     def recipe(out: str) -> dict:
         return {
             "input": {"path": str(corpus), "shard_mb": 0.2},
-            "steps": [{"decontaminate": {"benchmarks": _bench_specs(shared_data)[:1], "mode": "drop"}}],
+            "steps": [{"decontaminate": {"benchmarks": _bench_specs(sample_data)[:1], "mode": "drop"}}],
             "output": {"path": str(tmp_path / out)},
         }
 
@@ -183,17 +192,17 @@ def test_ray_executor_finds_the_same_contaminated_documents(shared_data, corpus_
     assert [s["dropped"] for s in local["steps"]] == [s["dropped"] for s in on_ray["steps"]]
 
 
-def test_parquet_and_csv_benchmarks(shared_data, corpus_docs, tmp_path):
+def test_parquet_and_csv_benchmarks(sample_data, corpus_docs, tmp_path):
     import csv
 
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    with open(shared_data / "bench" / "gsm8k" / "test.jsonl") as f:
+    with open(sample_data / "bench" / "gsm8k" / "test.jsonl") as f:
         gsm8k = [json.loads(line) for line in f]
     table = pa.table({"qid": [f"q{i}" for i in range(len(gsm8k))], "question": [r["question"] for r in gsm8k]})
     pq.write_table(table, tmp_path / "gsm8k.parquet")
-    with open(shared_data / "bench" / "truthfulqa" / "TruthfulQA.csv", encoding="utf-8-sig") as f:
+    with open(sample_data / "bench" / "truthfulqa" / "TruthfulQA.csv", encoding="utf-8-sig") as f:
         truthful = [row["Question"] for row in csv.DictReader(f)]
     long_question = next(q for q in truthful if len(q.split()) >= 15)
     step = build_step(
@@ -201,7 +210,7 @@ def test_parquet_and_csv_benchmarks(shared_data, corpus_docs, tmp_path):
         {
             "benchmarks": [
                 {"path": str(tmp_path / "gsm8k.parquet"), "fields": ["question"], "id_field": "qid", "name": "gsm8k"},
-                _bench_specs(shared_data)[2],
+                _bench_specs(sample_data)[2],
             ],
             "mode": "tag",
         },

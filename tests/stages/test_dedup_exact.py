@@ -15,10 +15,10 @@ from winnow.steps.registry import build_step
 
 
 @pytest.fixture(scope="module")
-def docs(shared_data):
+def docs(sample_data):
     """400 real documents plus variants of three of them: a byte copy, a case/whitespace variant and a
     punctuation/digit variant."""
-    docs = corpus_docs(shared_data, 400)
+    docs = corpus_docs(sample_data, 400)
     base = [d for d in docs if len(d["text"]) > 500][:3]
     variants = []
     for k, d in enumerate(base):
@@ -59,8 +59,8 @@ def test_normalisation_modes(docs, tmp_path, mode, caught):
     assert stage.counters["duplicates"] == rejected.num_rows
 
 
-def test_natural_duplicates_of_the_corpus(shared_data, tmp_path):
-    records = corpus_docs(shared_data, 3000)
+def test_natural_duplicates_of_the_corpus(sample_data, tmp_path):
+    records = corpus_docs(sample_data, 3000)
     texts = [d["text"] for d in records]
     expected = len(texts) - len(set(texts))
     stage = ExactDedup(normalization="none")

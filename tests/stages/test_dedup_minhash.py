@@ -12,8 +12,8 @@ from winnow.steps.registry import build_step
 
 
 @pytest.fixture(scope="module")
-def near(shared_data):
-    return neardup(shared_data)
+def near(sample_data):
+    return neardup(sample_data)
 
 
 def _score(cluster: dict[str, str], pairs: list[dict], threshold: float) -> tuple[float, float]:

@@ -19,10 +19,10 @@ from winnow.report.dedup import dedup_report
 
 
 @pytest.fixture(scope="module")
-def corpus(shared_data, tmp_path_factory) -> Path:
+def corpus(sample_data, tmp_path_factory) -> Path:
     """1,500 real corpus documents plus, for 40 of them, a lightly edited copy (a changed line and a
     trailing sentence), so both exact and near duplicates are there."""
-    docs = corpus_docs(shared_data, 1500)
+    docs = corpus_docs(sample_data, 1500)
     edited = []
     for k, d in enumerate(d for d in docs if 2000 < len(d["text"]) < 20000):
         if k >= 40:

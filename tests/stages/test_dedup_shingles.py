@@ -12,8 +12,8 @@ from winnow.text import shingles
 
 
 @pytest.fixture(scope="module")
-def near(shared_data):
-    batch, pairs = neardup(shared_data)
+def near(sample_data):
+    batch, pairs = neardup(sample_data)
     words, offsets = shingles.word_hashes(batch.column("text"))
     values, value_offsets = shingles.shingle_hashes(words, offsets, 5)
     index = {i: k for k, i in enumerate(batch.column("id").to_pylist())}

@@ -21,10 +21,10 @@ BIG = ("en", "fr", "ja", "zh", "de", "es", "tr", "ko", "pl", "ru", "pt")
 
 
 @pytest.fixture(scope="module")
-def labelled(shared_data) -> list[dict]:
+def labelled(sample_data) -> list[dict]:
     """The first PER_LANGUAGE documents of each big language, in file order."""
     taken: dict[str, list[dict]] = defaultdict(list)
-    with open(shared_data / "langid" / "labeled-dev.jsonl.zst", "rb") as raw:
+    with open(sample_data / "langid" / "labeled-dev.jsonl.zst", "rb") as raw:
         for line in io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw)):
             doc = orjson.loads(line)
             if doc["lang"] in BIG and len(taken[doc["lang"]]) < PER_LANGUAGE:
@@ -44,19 +44,20 @@ def test_the_default_model_ships_in_a_wheel_and_is_read_from_disk():
     assert "site-packages" in str(path) or "dist-packages" in str(path)
 
 
-def test_accuracy_at_least_98_percent_per_big_language_on_the_whole_dev_set(shared_data):
-    """The issue's bar, on every document of labeled-dev in a language with >= 150 documents."""
-    with open(shared_data / "langid" / "labeled-dev.jsonl.zst", "rb") as raw:
+def test_accuracy_at_least_98_percent_per_big_language_on_the_whole_dev_set(tier):
+    """The issue's bar, on every document of labeled-dev in a language with >= 150 documents (second
+    tier); the first tier runs the excerpt's 40+ documents per language."""
+    with open(tier.path / "langid" / "labeled-dev.jsonl.zst", "rb") as raw:
         lines = io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw)).read().splitlines()
     docs = [d for d in map(orjson.loads, lines) if d["lang"] in BIG]
-    assert len(docs) >= 150 * len(BIG)
+    assert len(docs) >= tier.pick(sample=40, full=150) * len(BIG)
     tagged = tag(docs)
     right, total = Counter(), Counter()
     for doc, lang in zip(docs, tagged.column("language.lang").to_pylist(), strict=True):
         total[doc["lang"]] += 1
         right[doc["lang"]] += lang == doc["lang"]
     accuracy = {lang: right[lang] / total[lang] for lang in BIG}
-    assert all(total[lang] >= 150 for lang in BIG)
+    assert all(total[lang] >= tier.pick(sample=40, full=150) for lang in BIG)
     assert min(accuracy.values()) >= 0.98, accuracy
     assert all(0.0 < s <= 1.0 for s in tagged.column("language.score").to_pylist())
 
@@ -133,10 +134,10 @@ def test_run_end_to_end(labelled, tmp_path):
     assert kept.num_rows >= 2 * PER_LANGUAGE - 2
 
 
-def test_cjk_documents_full_of_english_commands_are_asked_again(shared_data, labelled):
+def test_cjk_documents_full_of_english_commands_are_asked_again(sample_data, labelled):
     """Chinese documentation the model alone calls English (unspaced CJK text loses against the
     spaced English command names) is recognised when asked again about its non-ASCII text."""
-    with open(shared_data / "langid" / "labeled-dev.jsonl.zst", "rb") as raw:
+    with open(sample_data / "langid" / "labeled-dev.jsonl.zst", "rb") as raw:
         lines = io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw)).read().splitlines()
     chinese = [d for d in map(orjson.loads, lines) if d["lang"] == "zh"]
     plain = LanguageTagger(cjk_recheck_share=None)

@@ -16,8 +16,8 @@ from winnow.steps.registry import build_step
 
 
 @pytest.fixture(scope="module")
-def docs(shared_data) -> list[dict]:
-    return [json.loads(line) for line in corpus_lines(shared_data, 3000)]
+def docs(sample_data) -> list[dict]:
+    return [json.loads(line) for line in corpus_lines(sample_data, 3000)]
 
 
 def _batch(docs: list[dict], **extra) -> object:

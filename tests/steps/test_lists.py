@@ -17,9 +17,9 @@ from winnow.steps.registry import build_step
 
 
 @pytest.fixture(scope="module")
-def corpus_batch(shared_data: Path):
+def corpus_batch(sample_data: Path):
     docs = []
-    with open(shared_data / "corpus" / "web.jsonl.zst", "rb") as raw:
+    with open(sample_data / "corpus" / "web.jsonl.zst", "rb") as raw:
         for line in io.TextIOWrapper(zstandard.ZstdDecompressor().stream_reader(raw), encoding="utf-8"):
             docs.append(json.loads(line))
             if len(docs) == 1000:

@@ -16,9 +16,9 @@ from winnow.steps.registry import build_step
 
 
 @pytest.fixture(scope="module")
-def html_pages(shared_data) -> list[tuple[str, str]]:
+def html_pages(sample_data) -> list[tuple[str, str]]:
     pages = []
-    with open(shared_data / "html.tar.zst", "rb") as raw:
+    with open(sample_data / "html.tar.zst", "rb") as raw:
         stream = zstandard.ZstdDecompressor().stream_reader(raw)
         with tarfile.open(fileobj=stream, mode="r|") as tar:
             for member in tar:
@@ -29,17 +29,17 @@ def html_pages(shared_data) -> list[tuple[str, str]]:
     return pages
 
 
-def _warc_recipe(shared_data, out, blocklist=None) -> dict:
+def _warc_recipe(sample_data, out, blocklist=None) -> dict:
     params = {"blocklist": str(blocklist)} if blocklist else {}
     return {
-        "input": {"path": str(shared_data / "warc" / "dolma" / "sample-0000.warc.gz"), "format": "warc"},
+        "input": {"path": str(sample_data / "warc" / "dolma" / "sample-0000.warc.gz"), "format": "warc"},
         "steps": [{"optout": params}],
         "output": {"path": str(out)},
     }
 
 
-def test_blocklisted_domains_and_url_prefixes_on_real_warc_records(shared_data, tmp_path):
-    run(_warc_recipe(shared_data, tmp_path / "all"), workers=1)
+def test_blocklisted_domains_and_url_prefixes_on_real_warc_records(sample_data, tmp_path):
+    run(_warc_recipe(sample_data, tmp_path / "all"), workers=1)
     everything = read_output(str(tmp_path / "all"))
     urls = everything.column("url").to_pylist()
     assert len(urls) > 20  # no page of the sample opts out by itself
@@ -49,7 +49,7 @@ def test_blocklisted_domains_and_url_prefixes_on_real_warc_records(shared_data, 
     prefix = other.split("://", 1)[1]  # without the scheme: matches http and https
     blocklist = tmp_path / "optout-domains.txt"
     blocklist.write_text(f"# opt-outs received\n{domain.removeprefix('www.')}\n\n{prefix}   # one page\n")
-    manifest = run(_warc_recipe(shared_data, tmp_path / "out", blocklist), workers=1)
+    manifest = run(_warc_recipe(sample_data, tmp_path / "out", blocklist), workers=1)
     rejected = read_output(str(tmp_path / "out"), rejected=True)
     reasons = Counter(rejected.column("reason").to_pylist())
     assert reasons["optout: blocklisted_domain"] == n_domain
@@ -110,7 +110,7 @@ def test_missing_or_unreadable_list_fails_before_reading_data(tmp_path):
         build_step("optout", {"blocklist": str(binary)}).check()
 
 
-def test_run_with_a_missing_list_fails_before_any_output(shared_data, tmp_path):
+def test_run_with_a_missing_list_fails_before_any_output(sample_data, tmp_path):
     with pytest.raises(RecipeError, match="no-such-list.txt"):
-        run(_warc_recipe(shared_data, tmp_path / "out", tmp_path / "no-such-list.txt"), workers=1)
+        run(_warc_recipe(sample_data, tmp_path / "out", tmp_path / "no-such-list.txt"), workers=1)
     assert not (tmp_path / "out").exists()

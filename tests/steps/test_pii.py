@@ -30,9 +30,9 @@ LABELS = {
 
 
 @pytest.fixture(scope="module")
-def labelled(shared_data: Path) -> list[tuple[str, list[tuple[int, int, str]]]]:
+def labelled(sample_data: Path) -> list[tuple[str, list[tuple[int, int, str]]]]:
     cases = []
-    with open(shared_data / "pii" / "pii_labeled.jsonl") as f:
+    with open(sample_data / "pii" / "pii_labeled.jsonl") as f:
         for line in f:
             doc = json.loads(line)
             cases.append((doc["text"], [(s["start"], s["end"], LABELS.get(s["label"], "OTHER")) for s in doc["spans"]]))
@@ -40,9 +40,9 @@ def labelled(shared_data: Path) -> list[tuple[str, list[tuple[int, int, str]]]]:
 
 
 @pytest.fixture(scope="module")
-def corpus_texts(shared_data: Path) -> list[str]:
+def corpus_texts(sample_data: Path) -> list[str]:
     texts = []
-    with open(shared_data / "corpus" / "web.jsonl.zst", "rb") as raw:
+    with open(sample_data / "corpus" / "web.jsonl.zst", "rb") as raw:
         for line in io.TextIOWrapper(zstandard.ZstdDecompressor().stream_reader(raw), encoding="utf-8"):
             texts.append(json.loads(line)["text"])
             if len(texts) == 1500:
@@ -77,10 +77,10 @@ def test_recall_and_precision_per_type_on_presidio_research_sentences(labelled):
         assert hits / total >= 0.95, f"{kind} precision {hits}/{total}"
 
 
-def test_presidio_recogniser_cases_for_ips_emails_ssns(shared_data):
+def test_presidio_recogniser_cases_for_ips_emails_ssns(sample_data):
     misses, false = [], []
     wanted = {"EMAIL_ADDRESS": "EMAIL", "IP_ADDRESS": "IP_ADDRESS", "US_SSN": "US_SSN"}
-    with open(shared_data / "pii" / "presidio-analyzer-tests" / "recognizer_cases.jsonl") as f:
+    with open(sample_data / "pii" / "presidio-analyzer-tests" / "recognizer_cases.jsonl") as f:
         for line in f:
             case = json.loads(line)
             kind = wanted.get(case["entity"])
@@ -260,9 +260,9 @@ def test_hash_mode_without_a_key_fails_before_reading(tmp_path, monkeypatch):
     assert not (tmp_path / "out").exists()
 
 
-def test_public_ips_only_matches_datatrove_on_its_own_fixture(shared_data):
+def test_public_ips_only_matches_datatrove_on_its_own_fixture(sample_data):
     """DataTrove's PII test (shared/data/pii/datatrove-tests): public IPv4 addresses go, private ones stay."""
-    pairs = json.loads((shared_data / "pii" / "datatrove-tests" / "pii_removal_pairs.json").read_text())["pairs"]
+    pairs = json.loads((sample_data / "pii" / "datatrove-tests" / "pii_removal_pairs.json").read_text())["pairs"]
     ip_test = next(p for p in pairs if p["name"] == "IP_TEST")
     step = build_step("pii", {"mode": "redact", "types": ["IP_ADDRESS"], "public_ips_only": True})
     out = step.process(_batch([ip_test["input"]])).kept.column("text")[0].as_py()
@@ -275,10 +275,10 @@ def test_public_ips_only_matches_datatrove_on_its_own_fixture(shared_data):
     assert ours.count("IP") == 10
 
 
-def test_emails_in_real_common_crawl_documents_match_dolmas_labels(shared_data):
+def test_emails_in_real_common_crawl_documents_match_dolmas_labels(sample_data):
     """Dolma's hand-written PII attributes for 10 real Common Crawl documents (scores >= 0.5 kept:
     the 0.1 one is a Twitter handle, not an address)."""
-    folder = shared_data / "pii" / "dolma-tests"
+    folder = sample_data / "pii" / "dolma-tests"
     with gzip.open(folder / "documents-000.json.gz", "rt") as f:
         docs = {d["id"]: d["text"] for d in map(json.loads, f)}
     labelled = found = 0

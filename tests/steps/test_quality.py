@@ -91,9 +91,9 @@ def test_same_decisions_and_rules_as_datatrove_on_samples(name, test_data):
         assert ours[doc["id"]] == expected, (doc["line"], doc["id"])
 
 
-def read_corpus(shared_data: Path, n: int) -> list[dict]:
+def read_corpus(sample_data: Path, n: int) -> list[dict]:
     docs = []
-    with open(shared_data / "corpus" / "web.jsonl.zst", "rb") as raw:
+    with open(sample_data / "corpus" / "web.jsonl.zst", "rb") as raw:
         for line in io.TextIOWrapper(zstandard.ZstdDecompressor().stream_reader(raw), encoding="utf-8"):
             docs.append(json.loads(line))
             if len(docs) == n:
@@ -101,8 +101,8 @@ def read_corpus(shared_data: Path, n: int) -> list[dict]:
     return docs
 
 
-def test_agreement_with_datatrove_on_first_1000_corpus_documents(shared_data, test_data):
-    docs = read_corpus(shared_data, 1000)
+def test_agreement_with_datatrove_on_first_1000_corpus_documents(sample_data, test_data):
+    docs = read_corpus(sample_data, 1000)
     with open(test_data / "quality" / "datatrove_decisions.jsonl", encoding="utf-8") as f:
         recorded = [json.loads(line) for line in f]
     assert [d["id"] for d in docs] == [r["id"] for r in recorded]
@@ -321,7 +321,7 @@ def test_word_splitting_follows_spacy():
     assert words.counts.tolist() == [9, 0, 0]
 
 
-def test_word_splitting_matches_spacy_on_real_chunks(shared_data):
+def test_word_splitting_matches_spacy_on_real_chunks(sample_data):
     """DataTrove splits words with spaCy's blank English tokenizer: on every distinct chunk of 300
     real corpus documents, both of our paths (split_chunk, and the vectorised batch split) give
     spaCy's words, but for a few known quirks (docs/preparation.md: 48 of 294,197 on 5,000 docs)."""
@@ -330,7 +330,7 @@ def test_word_splitting_matches_spacy_on_real_chunks(shared_data):
     from corpus_sample import corpus_lines
 
     tokenizer = spacy.blank("en").tokenizer
-    texts = [json.loads(line)["text"] for line in corpus_lines(shared_data, 300)]
+    texts = [json.loads(line)["text"] for line in corpus_lines(sample_data, 300)]
     words_module._CHUNKS.clear()
     split = split_words(pa.array(texts, pa.large_string()))
     chunks = [c for t in texts for c in t.split()]

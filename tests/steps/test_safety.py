@@ -22,14 +22,14 @@ FR_WORDS = ["erreur", "fichier"]
 
 
 @pytest.fixture(scope="module")
-def docs(shared_data) -> list[dict]:
-    return [json.loads(line) for line in corpus_lines(shared_data, 1500)]
+def docs(sample_data) -> list[dict]:
+    return [json.loads(line) for line in corpus_lines(sample_data, 1500)]
 
 
 @pytest.fixture(scope="module")
-def multilingual(shared_data) -> list[dict]:
+def multilingual(sample_data) -> list[dict]:
     out = []
-    with open(shared_data / "langid" / "labeled-dev.jsonl.zst", "rb") as raw:
+    with open(sample_data / "langid" / "labeled-dev.jsonl.zst", "rb") as raw:
         for line in io.TextIOWrapper(zstandard.ZstdDecompressor().stream_reader(raw), encoding="utf-8"):
             doc = json.loads(line)
             if doc["lang"] in ("fr", "de"):

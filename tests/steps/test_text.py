@@ -14,19 +14,19 @@ from winnow.steps.text import FixUnicode, Normalize, normalize_text
 
 
 @pytest.fixture(scope="module")
-def docs(shared_data) -> list[dict]:
-    return [orjson.loads(line) for line in corpus_lines(shared_data, 300)]
+def docs(sample_data) -> list[dict]:
+    return [orjson.loads(line) for line in corpus_lines(sample_data, 300)]
 
 
 @pytest.fixture(scope="module")
-def translated(shared_data) -> list[dict]:
+def translated(sample_data) -> list[dict]:
     """Real non-ASCII text: the first documents in French, German, Japanese and Russian."""
     import io
 
     import zstandard
 
     wanted, found = {"fr", "de", "ja", "ru"}, {}
-    with open(shared_data / "langid" / "labeled-dev.jsonl.zst", "rb") as raw:
+    with open(sample_data / "langid" / "labeled-dev.jsonl.zst", "rb") as raw:
         for line in io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw)):
             doc = orjson.loads(line)
             if doc["lang"] in wanted and doc["lang"] not in found:
