@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from winnow.conversation import render_record
-from winnow.records import CONVERSATION_COLUMNS, MESSAGE_COLUMNS, REASON, with_column
+from winnow.records import CONVERSATION_COLUMNS, MESSAGE_COLUMNS, REASON, is_conversational, with_column
 
 if TYPE_CHECKING:
     from winnow.steps.base import Step, StepResult
@@ -235,3 +235,23 @@ def apply_to_text(step: Step, batch: pa.Table, roles: Sequence[str] | None) -> S
         return table.drop_columns([INDEX])
 
     return StepResult(restore(result.kept), restore(result.rejected))
+
+
+def compared_texts(batch: pa.Table, field: str) -> pa.Array:
+    """The text a dedup stage compares for each record, by its ``field`` parameter.
+
+    ``text``: the ``text`` column. ``prompt``: the user turns of ``messages`` (for preference,
+    unpaired and rated records: their shared prompt), joined by blank lines. ``conversation``: the
+    whole conversation rendered from its messages (``render_record``: prompt and every response).
+    A record that is not a conversation (no ``kind``) is compared by its ``text`` whatever the field."""
+    text = batch.column("text").combine_chunks()
+    if field == "text" or not is_conversational(batch):
+        return text
+    if field == "prompt":
+        compared = role_texts(batch, ["user"], columns=["messages"])
+    elif field == "conversation":
+        present = [c for c in CONVERSATION_COLUMNS if c in batch.column_names]
+        compared = pa.array([render_record(r) for r in batch.select(present).to_pylist()], pa.string())
+    else:
+        raise ValueError(f"unknown dedup field {field!r}")
+    return pc.if_else(pc.is_null(batch.column("kind").combine_chunks()), text, compared)
