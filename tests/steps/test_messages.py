@@ -178,3 +178,14 @@ def test_roles_parameter_is_checked():
         build_step("pii", {"roles": ["robot"]})
     with pytest.raises(RecipeError, match="unknown parameter 'roles'"):
         build_step("sample", {"fraction": 0.5, "roles": ["user"]})
+
+
+def test_a_document_among_conversations_is_rewritten_as_a_document(sample_data):
+    batch = batch_of([with_pii(r) for r in sharegpt_records(sample_data, limit=3)])
+    document = {**batch.slice(0, 1).to_pylist()[0], "kind": None, "messages": None}
+    document |= {"id": "doc", "text": f"A plain document. Mail {EMAIL}."}
+    mixed = pa.concat_tables([batch, pa.Table.from_pylist([document], schema=batch.schema)])
+    kept = build_step("pii", {"types": ["EMAIL"]}).apply(mixed).kept.to_pylist()
+    assert kept[-1]["text"] == "A plain document. Mail <EMAIL>." and kept[-1]["messages"] is None
+    for r in kept[:-1]:
+        assert r["text"] == render_record(r) and EMAIL not in r["text"]

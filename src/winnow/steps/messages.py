@@ -161,12 +161,20 @@ def apply_to_contents(step: Step, batch: pa.Table, roles: Sequence[str] | None) 
     n = batch.num_rows
     leaves = _leaves(batch)
     selected = [np.flatnonzero(_role_mask(leaf, roles)) for leaf in leaves]
-    owners = np.concatenate([leaf.records[s] for leaf, s in zip(leaves, selected, strict=True)] or [[]])
+    # Documents among conversations (no kind) are rewritten as documents: their text is one view row.
+    documents = np.flatnonzero(pc.is_null(batch.column("kind")).to_numpy(zero_copy_only=False))
+    owners = np.concatenate([*(leaf.records[s] for leaf, s in zip(leaves, selected, strict=True)), documents])
     owners = owners.astype(np.int64)
     if not len(owners):
         return StepResult(batch)
     contents = [_contents(leaf) for leaf in leaves]
-    view_text = pa.concat_arrays([c.take(pa.array(s, pa.int64())) for c, s in zip(contents, selected, strict=True)])
+    texts = batch.column("text").combine_chunks()
+    view_text = pa.concat_arrays(
+        [
+            *(c.take(pa.array(s, pa.int64())) for c, s in zip(contents, selected, strict=True)),
+            texts.take(pa.array(documents, pa.int64())),
+        ]
+    )
     base = _without_conversation(batch)
     view = base.take(pa.array(owners, pa.int64()))
     view = with_column(view, "text", view_text)
@@ -195,6 +203,11 @@ def apply_to_contents(step: Step, batch: pa.Table, roles: Sequence[str] | None) 
             new_messages = _replace_field(leaf.messages, "content", pa.array(updated, pa.string()))
             batch = with_column(batch, leaf.column, leaf.rebuild(new_messages))
     batch = rerender(batch, np.flatnonzero(changed))
+    if len(documents):
+        rewritten = batch.column("text").to_pylist()
+        for row, text in zip(documents.tolist(), new_text[start:], strict=True):
+            rewritten[row] = text
+        batch = with_column(batch, "text", pa.array(rewritten, pa.string()))
 
     # Tags the step added to the view, merged per record.
     for name in kept.column_names:
