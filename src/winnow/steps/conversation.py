@@ -23,7 +23,7 @@ from pydantic import Field
 
 from winnow.errors import RecipeError
 from winnow.records import CONVERSATION_COLUMNS, is_conversational, with_column
-from winnow.steps.base import Step, StepParams, StepResult
+from winnow.steps.base import Role, Step, StepParams, StepResult
 from winnow.steps.registry import register
 
 Message = dict[str, Any]
@@ -284,7 +284,7 @@ class LanguageConsistency(ConversationStep):
         model_path: str | None = Field(None, description="a local fastText language-ID model (default: lid.176.ftz)")
         min_chars: int = Field(60, ge=1, description="shortest turn whose language is identified")
         min_score: float = Field(0.65, ge=0, le=1, description="lowest model confidence a turn's language counts at")
-        roles: list[str] = Field(["user", "assistant"], description="the roles whose turns are compared")
+        roles: list[Role] = Field(["user", "assistant"], min_length=1, description="the roles whose turns are compared")
 
     def check(self) -> None:
         self._tagger().check()
