@@ -24,6 +24,7 @@ demo: install
 	@echo
 	@echo "kept records: out/quickstart/data/   report: out/quickstart/report.html   data card: out/quickstart/DATACARD.md"
 	@echo "next: $(BIN)/winnow run examples/curate.yaml --overwrite   (language, licences, PII, dedup, splits)"
+	@echo "      $(BIN)/winnow run examples/finetune.yaml --overwrite  (fine-tuning data: conversations and preference pairs)"
 
 test: install
 	bash scripts/install-browser.sh

@@ -166,7 +166,7 @@ class _ShardWriters:
 
 def _run_step(step: Step, batch: pa.Table, job: ShardJob) -> StepResult:
     try:
-        return step.process(batch)
+        return step.apply(batch)
     except WinnowError:
         raise
     except Exception as error:  # a step bug: name the step and the shard

@@ -68,6 +68,7 @@ def render_card(s: dict[str, Any]) -> str:
         _decontamination(m),
         _mixture(m, s),
         _language_length(s),
+        _conversations(s),
         _tokens(s),
         _compute(m, s),
         _limitations(m, s),
@@ -297,6 +298,23 @@ def _language_length(s: dict[str, Any]) -> str:
         if q
     ]
     return text + "Length of the kept documents:\n\n" + table(["", "min", "p10", "median", "mean", "p90", "max"], rows)
+
+
+def _conversations(s: dict[str, Any]) -> str:
+    c = s.get("conversations")
+    if c is None:
+        return ""
+    kinds = ", ".join(f"{n:,} {kind}" for kind, n in c.kinds.items())
+    rated = f", {c.rated_completions:,} rated completions" if c.rated_completions else ""
+    text = (
+        f"## Conversations\n\n{c.records:,} post-training records ({kinds}); {c.preference_pairs:,} preference "
+        f"pairs{rated}. Refusal or boilerplate responses (the shipped `refusal_filter` phrases): {c.refusals:,} "
+        f"records ({100 * c.refusal_share:.1f}%).\n\n"
+    )
+    text += "Turns per record (prompt and chosen response):\n\n" + table(list(c.turns), [list(c.turns.values())])
+    rows = [[role, r.messages, r.words, r.words_per_message] for role, r in c.roles.items()]
+    header = ["role", "messages", "words", "words per message"]
+    return text + "\nMessages and words (whitespace tokens) per role:\n\n" + table(header, rows)
 
 
 def _tokens(s: dict[str, Any]) -> str:

@@ -71,6 +71,7 @@ def render_report(summary: dict[str, Any]) -> str:
         ("drops", "Drops by reason", _drops(summary)),
         ("lengths", "Length distribution", _lengths(summary)),
         ("languages", "Languages", _languages(summary)),
+        *([("conversations", "Conversations", _conversations(summary))] if summary.get("conversations") else []),
         ("sources", "Sources", _by_key(m.by_source, "source")),
         ("licenses", "Licences", _by_key(m.by_license, "licence") + _renamed_licenses(m)),
         ("duplicates", "Duplicates", _duplicates(summary)),
@@ -199,6 +200,28 @@ def _lengths(s: dict[str, Any]) -> str:
         if v
     ]
     return chart + _table(["kept documents", "min", "p10", "median", "mean", "p90", "max"], rows)
+
+
+def _conversations(s: dict[str, Any]) -> str:
+    c = s["conversations"]
+    items = [("conversation records", c.records), *((f"{kind} records", n) for kind, n in c.kinds.items())]
+    items += [("preference pairs", c.preference_pairs), ("refusal share", f"{100 * c.refusal_share:.1f}%")]
+    if c.rated_completions:
+        items.append(("rated completions", c.rated_completions))
+    turns = _table(["turns per record", *c.turns], [["", *c.turns.values()]])
+    chart = svg.bar_chart(
+        list(c.turns_histogram), [list(c.turns_histogram.values())], ["records"], title="records by number of turns"
+    )
+    roles = _table(
+        ["role", "messages", "words", "words per message"],
+        [[role, r.messages, r.words, r.words_per_message] for role, r in c.roles.items()],
+    )
+    note = (
+        "<p>Turns: the prompt and its (chosen) response. Words: whitespace-separated tokens, counted over every "
+        "message (rejected answers included). Refusals: records whose responses match the shipped refusal and "
+        "boilerplate phrases (<code>refusal_filter</code>'s list).</p>"
+    )
+    return _cards(items) + turns + chart + roles + note
 
 
 def _languages(s: dict[str, Any]) -> str:

@@ -3,7 +3,8 @@
 ``run_summary(out_dir)`` reads ``_winnow/manifest.json`` (counts, steps, sources, licences,
 compute), ``_winnow/tokens.json`` when ``winnow tokenize`` was run on the output, and the
 part files (only the columns it needs, batch by batch): lengths, languages, collection
-dates, splits, duplicate clusters, and a few dropped documents per reason.
+dates, splits, duplicate clusters, a few dropped documents per reason, and for post-training
+records the conversation statistics (``winnow.report.conversations``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from fsspec.core import url_to_fs
 from winnow.errors import WinnowError
 from winnow.io.output import iter_part, part_files
 from winnow.manifest import Manifest, Section
+from winnow.report.conversations import COLUMNS as CONVERSATION_COLUMNS
+from winnow.report.conversations import ConversationCounter
 
 LANGUAGE_COLUMNS = ("language.lang",)
 EXAMPLES_PER_REASON = 3
@@ -89,7 +92,11 @@ def run_summary(out_dir: str) -> dict[str, Any]:
     manifest = read_manifest(out_dir)
     dedup = dedup_steps(manifest)
     dedup_columns = tuple(f"{s}.{a}" for s in dedup for a in ("cluster_size", "duplicate_of"))
-    kept_columns = ("text", "source", "license", "collected_at", "split", *LANGUAGE_COLUMNS, *dedup_columns)
+    kept_columns = (
+        *("text", "source", "license", "collected_at", "split"),
+        *(LANGUAGE_COLUMNS + dedup_columns + CONVERSATION_COLUMNS),
+    )
+    conversations = ConversationCounter()
 
     lengths: list[np.ndarray] = []
     words: list[np.ndarray] = []
@@ -121,6 +128,7 @@ def run_summary(out_dir: str) -> dict[str, Any]:
             ):
                 source_licenses[source][license_] += 1
         _count_clusters(batch, clusters, dedup)
+        conversations.add(batch)
 
     rejected_lengths: list[np.ndarray] = []
     dropped_chars: Counter[str] = Counter()
@@ -177,6 +185,7 @@ def run_summary(out_dir: str) -> dict[str, Any]:
         "dropped_chars": dict(dropped_chars),
         "examples": dict(examples),
         "quarantine": {"causes": dict(quarantine_causes.most_common()), "examples": quarantine_examples},
+        "conversations": conversations.result(),  # ConversationStats, or None without conversations
     }
 
 

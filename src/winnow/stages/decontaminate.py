@@ -219,6 +219,7 @@ class Decontaminate(GlobalStage):
 
     name = "decontaminate"
     report_section = Section.DECONTAMINATION
+    on_conversations = "text"
     produces = ("decontaminate.items", "decontaminate.ngrams")
 
     class Params(StepParams):

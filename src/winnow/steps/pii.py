@@ -530,6 +530,7 @@ class PII(Step):
 
     name = "pii"
     report_section = Section.PII
+    on_conversations = "contents"
     produces = ("pii.spans",)
 
     class Params(StepParams):

@@ -38,6 +38,8 @@ BUILTIN_MODULES = [
     "winnow.steps.license",
     "winnow.steps.optout",
     "winnow.steps.safety",
+    "winnow.steps.conversation",
+    "winnow.steps.preference",
     "winnow.stages.decontaminate",
     "winnow.stages.exact",
     "winnow.stages.minhash",

@@ -76,6 +76,7 @@ class Toxicity(Step):
     """Flag (and optionally drop) documents by local per-language word lists and a threshold; ships no list."""
 
     name = "toxicity"
+    on_conversations = "text"
     produces = ("toxicity.matches", "toxicity.ratio", "toxicity.flagged")
 
     class Params(StepParams):
