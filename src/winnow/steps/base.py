@@ -53,6 +53,7 @@ import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from winnow.records import REASON, is_conversational
+from winnow.steps.result import StepResult
 
 Role = Literal["system", "user", "assistant", "tool"]
 
@@ -70,12 +71,6 @@ class Resources:
     cpus: float = 1.0
     memory_gb: float = 0.5
     gpus: float = 0.0
-
-
-@dataclass
-class StepResult:
-    kept: pa.Table
-    rejected: pa.Table | None = None  # the dropped records, with a ``reason`` column
 
 
 class Step:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -32,9 +32,19 @@ import pyarrow.compute as pc
 
 from winnow.conversation import render_record
 from winnow.records import CONVERSATION_COLUMNS, MESSAGE_COLUMNS, REASON, is_conversational, with_column
+from winnow.steps.result import StepResult
 
-if TYPE_CHECKING:
-    from winnow.steps.base import Step, StepResult
+
+class Step(Protocol):
+    """What these helpers need of a step (``winnow.steps.base.Step``, which calls them: a Protocol
+    here keeps the two modules from importing each other)."""
+
+    name: str
+
+    def process(self, batch: pa.Table) -> StepResult: ...
+
+    def split(self, batch: pa.Table, reasons: Any) -> StepResult: ...
+
 
 INDEX = "__winnow_row"  # the position of a view row's message (or record), removed again afterwards
 ROLE_SEPARATOR = "\n\n"
@@ -156,8 +166,6 @@ def _without_conversation(batch: pa.Table) -> pa.Table:
 
 def apply_to_contents(step: Step, batch: pa.Table, roles: Sequence[str] | None) -> StepResult:
     """Run a text-rewriting step on the message contents (``on_conversations = "contents"``)."""
-    from winnow.steps.base import StepResult
-
     n = batch.num_rows
     leaves = _leaves(batch)
     selected = [np.flatnonzero(_role_mask(leaf, roles)) for leaf in leaves]
@@ -233,8 +241,6 @@ def apply_to_contents(step: Step, batch: pa.Table, roles: Sequence[str] | None) 
 def apply_to_text(step: Step, batch: pa.Table, roles: Sequence[str] | None) -> StepResult:
     """Run a tagger or filter on the rendered text, or on the chosen roles' text (``on_conversations = "text"``);
     the records keep their own ``text``."""
-    from winnow.steps.base import StepResult
-
     original = batch.column("text")
     view = batch if roles is None else with_column(batch, "text", role_texts(batch, roles))
     view = view.append_column(INDEX, pa.array(np.arange(batch.num_rows, dtype=np.int64)))
