@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict
 
+from winnow.extras import missing
 from winnow.records import REASON
 
 
@@ -65,6 +66,15 @@ class Step:
     # The report section this step's numbers feed (a ``winnow.manifest.Section``: its counters
     # are read there), copied into the step's ``StepStats``; None: only the generic step table.
     report_section: ClassVar[str | None] = None
+    # Optional dependencies (import names) and the extra of winnow that installs them
+    # (``pip install 'winnow[<extra>]'``). Import them inside the methods that use them.
+    needs: ClassVar[tuple[str, ...]] = ()
+    extra: ClassVar[str | None] = None
+
+    @classmethod
+    def missing(cls) -> list[str]:
+        """The optional dependencies of this step that are not installed."""
+        return missing(cls.needs)
 
     def __init__(self, **params: Any):
         self.params = self.Params(**params)

@@ -43,6 +43,8 @@ class FixUnicode(Step):
     """Repair mojibake, stray HTML entities and control characters with ftfy."""
 
     name = "fix_unicode"
+    needs = ("ftfy",)
+    extra = "unicode"
 
     class Params(StepParams):
         normalization: Literal["NFC", "NFKC", "NFD", "NFKD"] | None = Field(
