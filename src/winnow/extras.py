@@ -1,6 +1,6 @@
 """Optional dependencies: which extra of ``winnow`` brings them, and whether they are installed.
 
-Heavy dependencies live in extras (``pip install 'winnow[web]'``). A step or reader names the
+Heavy dependencies live in extras (``pip install 'winnow[warc]'``). A step or reader names the
 import names it needs and the extra that brings them (``Step.extra``/``Step.needs``); it is then
 still registered and listed when they are missing (``winnow steps`` shows the install hint), and
 a recipe that uses it fails before any data is read, with the hint. The modules import their

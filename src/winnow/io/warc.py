@@ -59,7 +59,7 @@ class WarcReader(Reader):
     # fsspec knows, so it is listed in full. WAT (JSON metadata) files hold no documents.
     extensions = (".warc", ".arc", ".warc.lz4", ".warc.wet")
     needs = ("warcio", "fastwarc")  # fastwarc: .warc.lz4 only, but it comes with the same extra
-    extra = "web"
+    extra = "warc"
 
     def read(
         self, shard: Shard, spec: InputSpec, errors: ErrorSink, batch_size: int = DEFAULT_BATCH_SIZE

@@ -93,7 +93,7 @@ class HtmlExtract(Step):
 
     name = "html_extract"
     needs = ("resiliparse",)
-    extra = "web"
+    extra = "warc"
 
     class Params(StepParams):
         main_content: bool = Field(True, description="keep only the main content (drop navigation, headers, footers)")
