@@ -56,9 +56,9 @@ def test_without_the_dedup_extra_dedup_fails_before_reading(tmp_path):
         run(_recipe(tmp_path, "exact_dedup"))
 
 
-@pytest.mark.skipif(importlib.util.find_spec("warcio") is not None, reason="the web extra is installed")
-def test_without_the_web_extra_a_warc_input_fails_before_reading(tmp_path):
+@pytest.mark.skipif(importlib.util.find_spec("warcio") is not None, reason="the warc extra is installed")
+def test_without_the_warc_extra_a_warc_input_fails_before_reading(tmp_path):
     (tmp_path / "crawl.warc.gz").write_bytes(b"")
     recipe = {"input": {"path": str(tmp_path / "crawl.warc.gz")}, "output": {"path": str(tmp_path / "out")}}
-    with pytest.raises(RecipeError, match=r"warc reader.*winnow\[web\]"):
+    with pytest.raises(RecipeError, match=r"warc reader.*winnow\[warc\]"):
         run(recipe)
