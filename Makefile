@@ -40,6 +40,7 @@ fixtures: install
 lint: install
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/ruff format --check src tests benchmarks scripts
+	$(BIN)/lint-imports  # the layers of docs/architecture.md (contracts in pyproject.toml)
 
 bench: install
 	$(BIN)/python benchmarks/run_all.py

@@ -38,6 +38,7 @@ import zstandard
 from pydantic import BaseModel, ConfigDict, Field
 
 from winnow.errors import RecipeError, WinnowError
+from winnow.manifest import Section
 from winnow.records import with_column
 from winnow.stages.workfiles import local_path, save_json, save_npy
 from winnow.steps.base import GlobalStage, StepParams, StepResult, TaskRunner
@@ -218,6 +219,7 @@ class Decontaminate(GlobalStage):
 
     name = "decontaminate"
     on_conversations = "text"
+    report_section = Section.DECONTAMINATION
     produces = ("decontaminate.items", "decontaminate.ngrams")
 
     class Params(StepParams):

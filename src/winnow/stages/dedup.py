@@ -41,6 +41,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from winnow.errors import RecipeError
+from winnow.manifest import Section
 from winnow.records import CONVERSATION_COLUMNS, with_column
 from winnow.stages.workfiles import Phases, local_path, part_offsets, save_json, save_npy, save_parquet
 from winnow.steps.base import GlobalStage, Resources, StepParams, StepResult, TaskRunner
@@ -89,6 +90,7 @@ class DedupStage(GlobalStage):
     Params: ClassVar[type[StepParams]] = DedupParams
     resources: ClassVar[Resources] = Resources(cpus=1.0, memory_gb=1.0)
     keys_per_record: ClassVar[int] = 1
+    report_section: ClassVar[str | None] = Section.DEDUP
 
     def check(self) -> None:
         if self.params.representative == "priority" and not self.params.priority_column:

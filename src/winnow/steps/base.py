@@ -109,6 +109,10 @@ class Step:
             # Pickled steps (worker processes, Ray) find their parameters' class through the step.
             cls.Params.__qualname__ = f"{cls.__qualname__}.Params"
 
+    # The report section this step's numbers feed (a ``winnow.manifest.Section``: its counters
+    # are read there), copied into the step's ``StepStats``; None: only the generic step table.
+    report_section: ClassVar[str | None] = None
+
     def __init__(self, **params: Any):
         self.params = self.Params(**params)
         # Free-form numbers a step wants in the manifest (e.g. PII found per type). The
@@ -141,9 +145,9 @@ class Step:
         from winnow.steps.messages import apply_to_contents, apply_to_text
 
         roles = self.params.roles  # type: ignore[attr-defined]
-        if self.on_conversations == "contents":
-            return apply_to_contents(self, batch, roles)
-        return apply_to_text(self, batch, roles)
+        apply = apply_to_contents if self.on_conversations == "contents" else apply_to_text
+        kept, rejected = apply(self, batch, roles)
+        return StepResult(kept, rejected)
 
     # -- helpers ------------------------------------------------------------------------
     def tag(self, attribute: str) -> str:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -32,9 +32,6 @@ import pyarrow.compute as pc
 
 from winnow.conversation import render_record
 from winnow.records import CONVERSATION_COLUMNS, MESSAGE_COLUMNS, REASON, is_conversational, with_column
-
-if TYPE_CHECKING:
-    from winnow.steps.base import Step, StepResult
 
 INDEX = "__winnow_row"  # the position of a view row's message (or record), removed again afterwards
 ROLE_SEPARATOR = "\n\n"
@@ -154,10 +151,11 @@ def _without_conversation(batch: pa.Table) -> pa.Table:
     return batch.select([c for c in batch.column_names if c not in CONVERSATION_COLUMNS])
 
 
-def apply_to_contents(step: Step, batch: pa.Table, roles: Sequence[str] | None) -> StepResult:
-    """Run a text-rewriting step on the message contents (``on_conversations = "contents"``)."""
-    from winnow.steps.base import StepResult
+Tables = tuple[pa.Table, pa.Table | None]  # kept, rejected (``Step.apply`` makes the StepResult)
 
+
+def apply_to_contents(step: Any, batch: pa.Table, roles: Sequence[str] | None) -> Tables:
+    """Run a text-rewriting step (a ``Step``) on the message contents (``on_conversations = "contents"``)."""
     n = batch.num_rows
     leaves = _leaves(batch)
     selected = [np.flatnonzero(_role_mask(leaf, roles)) for leaf in leaves]
@@ -166,7 +164,7 @@ def apply_to_contents(step: Step, batch: pa.Table, roles: Sequence[str] | None) 
     owners = np.concatenate([*(leaf.records[s] for leaf, s in zip(leaves, selected, strict=True)), documents])
     owners = owners.astype(np.int64)
     if not len(owners):
-        return StepResult(batch)
+        return batch, None
     contents = [_contents(leaf) for leaf in leaves]
     texts = batch.column("text").combine_chunks()
     view_text = pa.concat_arrays(
@@ -219,7 +217,7 @@ def apply_to_contents(step: Step, batch: pa.Table, roles: Sequence[str] | None) 
         batch = with_column(batch, name, _merge(values, owners, n, kept.schema.field(name).type))
 
     if result.rejected is None or not result.rejected.num_rows:
-        return StepResult(batch)
+        return batch, None
     reasons: list[str | None] = [None] * n
     prefix = f"{step.name}: "
     dropped = result.rejected
@@ -227,14 +225,13 @@ def apply_to_contents(step: Step, batch: pa.Table, roles: Sequence[str] | None) 
         record = int(owners[position])
         if reasons[record] is None:
             reasons[record] = reason.removeprefix(prefix)
-    return step.split(batch, reasons)
+    split = step.split(batch, reasons)
+    return split.kept, split.rejected
 
 
-def apply_to_text(step: Step, batch: pa.Table, roles: Sequence[str] | None) -> StepResult:
-    """Run a tagger or filter on the rendered text, or on the chosen roles' text (``on_conversations = "text"``);
-    the records keep their own ``text``."""
-    from winnow.steps.base import StepResult
-
+def apply_to_text(step: Any, batch: pa.Table, roles: Sequence[str] | None) -> Tables:
+    """Run a tagger or filter (a ``Step``) on the rendered text, or on the chosen roles' text
+    (``on_conversations = "text"``); the records keep their own ``text``."""
     original = batch.column("text")
     view = batch if roles is None else with_column(batch, "text", role_texts(batch, roles))
     view = view.append_column(INDEX, pa.array(np.arange(batch.num_rows, dtype=np.int64)))
@@ -247,7 +244,7 @@ def apply_to_text(step: Step, batch: pa.Table, roles: Sequence[str] | None) -> S
         table = with_column(table, "text", original.take(rows))
         return table.drop_columns([INDEX])
 
-    return StepResult(restore(result.kept), restore(result.rejected))
+    return restore(result.kept), restore(result.rejected)
 
 
 def compared_texts(batch: pa.Table, field: str) -> pa.Array:

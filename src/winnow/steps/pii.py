@@ -61,6 +61,7 @@ import pyarrow.compute as pc
 from pydantic import Field, field_validator
 
 from winnow.errors import RecipeError
+from winnow.manifest import Section
 from winnow.records import with_column
 from winnow.steps.base import Step, StepParams
 from winnow.steps.registry import register
@@ -529,6 +530,7 @@ class PII(Step):
 
     name = "pii"
     on_conversations = "contents"
+    report_section = Section.PII
     produces = ("pii.spans",)
 
     class Params(StepParams):
