@@ -12,7 +12,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e ".[ray,test]"
+	$(BIN)/pip install -q -e ".[ray,test,chat]"
 	touch $(STAMP)
 
 demo: install
@@ -28,7 +28,7 @@ demo: install
 
 test: install
 	bash scripts/install-browser.sh
-	$(BIN)/python -m pytest -q -m "not full"
+	$(BIN)/python -m pytest -q
 
 test-full: install
 	$(BIN)/python -m pytest -q -m full

@@ -44,6 +44,10 @@ class TokenDataset:
                 raise WinnowError(
                     f"{self.path / shard['bin']}: size does not match {HEADER} (truncated or mixed files?)"
                 )
+        # Packed SFT sequences (winnow.export.chat.packing) carry a loss mask per token.
+        self._masks = [
+            np.memmap(self.path / s["mask"], dtype=np.uint8, mode="r") if s.get("mask") else None for s in shards
+        ]
         # Documents and tokens before each shard, for mapping a global index to (shard, local index).
         self._first_doc = np.cumsum([0] + [s["documents"] for s in shards])
         self._first_token = np.cumsum([0] + [s["tokens"] for s in shards])
@@ -64,6 +68,18 @@ class TokenDataset:
         local = index - int(self._first_doc[shard])
         offsets = self._offsets[shard]
         return self._tokens[shard][int(offsets[local]) : int(offsets[local + 1])]
+
+    def loss_mask(self, index: int) -> np.ndarray:
+        """The loss mask of document ``index`` (1 = train on the token), for packed SFT output."""
+        if index < 0:
+            index += len(self)
+        shard = int(np.searchsorted(self._first_doc, index, side="right")) - 1
+        mask = self._masks[shard]
+        if mask is None:
+            raise WinnowError(f"{self.path}: no loss mask (not a packed SFT output)")
+        offsets = self._offsets[shard]
+        local = index - int(self._first_doc[shard])
+        return mask[int(offsets[local]) : int(offsets[local + 1])]
 
     def window(self, offset: int, length: int) -> np.ndarray:
         """``length`` tokens of the concatenated stream starting at ``offset`` (a copy)."""

@@ -218,8 +218,8 @@ class Decontaminate(GlobalStage):
     """Tag or drop documents sharing word n-grams (default 13) with benchmark items; names the benchmark and item."""
 
     name = "decontaminate"
-    on_conversations = "text"
     report_section = Section.DECONTAMINATION
+    on_conversations = "text"
     produces = ("decontaminate.items", "decontaminate.ngrams")
 
     class Params(StepParams):

@@ -53,6 +53,7 @@ import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from winnow.records import REASON, is_conversational
+from winnow.steps.result import StepResult
 
 Role = Literal["system", "user", "assistant", "tool"]
 
@@ -72,18 +73,15 @@ class Resources:
     gpus: float = 0.0
 
 
-@dataclass
-class StepResult:
-    kept: pa.Table
-    rejected: pa.Table | None = None  # the dropped records, with a ``reason`` column
-
-
 class Step:
     name: ClassVar[str] = ""
     Params: ClassVar[type[StepParams]] = StepParams
     requires: ClassVar[tuple[str, ...]] = ("text",)  # columns read
     produces: ClassVar[tuple[str, ...]] = ()  # columns added (``<name>.<attr>``)
     resources: ClassVar[Resources] = Resources()
+    # The report section this step's numbers feed (a ``winnow.manifest.Section``: its counters
+    # are read there), copied into the step's ``StepStats``; None: only the generic step table.
+    report_section: ClassVar[str | None] = None
     # How the step runs on conversations (see the module docstring): "contents", "text" or None.
     on_conversations: ClassVar[Literal["contents", "text"] | None] = None
 
@@ -108,10 +106,6 @@ class Step:
             )
             # Pickled steps (worker processes, Ray) find their parameters' class through the step.
             cls.Params.__qualname__ = f"{cls.__qualname__}.Params"
-
-    # The report section this step's numbers feed (a ``winnow.manifest.Section``: its counters
-    # are read there), copied into the step's ``StepStats``; None: only the generic step table.
-    report_section: ClassVar[str | None] = None
 
     def __init__(self, **params: Any):
         self.params = self.Params(**params)
@@ -145,9 +139,9 @@ class Step:
         from winnow.steps.messages import apply_to_contents, apply_to_text
 
         roles = self.params.roles  # type: ignore[attr-defined]
-        apply = apply_to_contents if self.on_conversations == "contents" else apply_to_text
-        kept, rejected = apply(self, batch, roles)
-        return StepResult(kept, rejected)
+        if self.on_conversations == "contents":
+            return apply_to_contents(self, batch, roles)
+        return apply_to_text(self, batch, roles)
 
     # -- helpers ------------------------------------------------------------------------
     def tag(self, attribute: str) -> str:

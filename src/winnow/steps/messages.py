@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -32,6 +32,19 @@ import pyarrow.compute as pc
 
 from winnow.conversation import render_record
 from winnow.records import CONVERSATION_COLUMNS, MESSAGE_COLUMNS, REASON, is_conversational, with_column
+from winnow.steps.result import StepResult
+
+
+class Step(Protocol):
+    """What these helpers need of a step (``winnow.steps.base.Step``, which calls them: a Protocol
+    here keeps the two modules from importing each other)."""
+
+    name: str
+
+    def process(self, batch: pa.Table) -> StepResult: ...
+
+    def split(self, batch: pa.Table, reasons: Any) -> StepResult: ...
+
 
 INDEX = "__winnow_row"  # the position of a view row's message (or record), removed again afterwards
 ROLE_SEPARATOR = "\n\n"
@@ -151,11 +164,8 @@ def _without_conversation(batch: pa.Table) -> pa.Table:
     return batch.select([c for c in batch.column_names if c not in CONVERSATION_COLUMNS])
 
 
-Tables = tuple[pa.Table, pa.Table | None]  # kept, rejected (``Step.apply`` makes the StepResult)
-
-
-def apply_to_contents(step: Any, batch: pa.Table, roles: Sequence[str] | None) -> Tables:
-    """Run a text-rewriting step (a ``Step``) on the message contents (``on_conversations = "contents"``)."""
+def apply_to_contents(step: Step, batch: pa.Table, roles: Sequence[str] | None) -> StepResult:
+    """Run a text-rewriting step on the message contents (``on_conversations = "contents"``)."""
     n = batch.num_rows
     leaves = _leaves(batch)
     selected = [np.flatnonzero(_role_mask(leaf, roles)) for leaf in leaves]
@@ -164,7 +174,7 @@ def apply_to_contents(step: Any, batch: pa.Table, roles: Sequence[str] | None) -
     owners = np.concatenate([*(leaf.records[s] for leaf, s in zip(leaves, selected, strict=True)), documents])
     owners = owners.astype(np.int64)
     if not len(owners):
-        return batch, None
+        return StepResult(batch)
     contents = [_contents(leaf) for leaf in leaves]
     texts = batch.column("text").combine_chunks()
     view_text = pa.concat_arrays(
@@ -218,7 +228,7 @@ def apply_to_contents(step: Any, batch: pa.Table, roles: Sequence[str] | None) -
         batch = with_column(batch, name, _merge(values, owners, n, kept.schema.field(name).type))
 
     if result.rejected is None or not result.rejected.num_rows:
-        return batch, None
+        return StepResult(batch)
     reasons: list[str | None] = [None] * n
     prefix = f"{step.name}: "
     dropped = result.rejected
@@ -226,13 +236,12 @@ def apply_to_contents(step: Any, batch: pa.Table, roles: Sequence[str] | None) -
         record = int(owners[position])
         if reasons[record] is None:
             reasons[record] = reason.removeprefix(prefix)
-    split = step.split(batch, reasons)
-    return split.kept, split.rejected
+    return step.split(batch, reasons)
 
 
-def apply_to_text(step: Any, batch: pa.Table, roles: Sequence[str] | None) -> Tables:
-    """Run a tagger or filter (a ``Step``) on the rendered text, or on the chosen roles' text
-    (``on_conversations = "text"``); the records keep their own ``text``."""
+def apply_to_text(step: Step, batch: pa.Table, roles: Sequence[str] | None) -> StepResult:
+    """Run a tagger or filter on the rendered text, or on the chosen roles' text (``on_conversations = "text"``);
+    the records keep their own ``text``."""
     original = batch.column("text")
     view = batch if roles is None else with_column(batch, "text", role_texts(batch, roles))
     view = view.append_column(INDEX, pa.array(np.arange(batch.num_rows, dtype=np.int64)))
@@ -245,7 +254,7 @@ def apply_to_text(step: Any, batch: pa.Table, roles: Sequence[str] | None) -> Ta
         table = with_column(table, "text", original.take(rows))
         return table.drop_columns([INDEX])
 
-    return restore(result.kept), restore(result.rejected)
+    return StepResult(restore(result.kept), restore(result.rejected))
 
 
 def compared_texts(batch: pa.Table, field: str) -> pa.Array:

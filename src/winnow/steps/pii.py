@@ -529,8 +529,8 @@ class PII(Step):
     """Find personal data and secrets (e-mail, phone, IP, card, IBAN, SSN, API keys, private keys, JWTs); tag, redact or hash them."""
 
     name = "pii"
-    on_conversations = "contents"
     report_section = Section.PII
+    on_conversations = "contents"
     produces = ("pii.spans",)
 
     class Params(StepParams):

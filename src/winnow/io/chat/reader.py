@@ -155,3 +155,19 @@ register_reader(ChatReader)
 for _name in PARSERS:
     if _name != "winnow":
         _fixed(_name)
+
+
+def read_conversations(path: str, format: str = "chat", on_error: str = "fail", **spec: Any) -> pa.Table:
+    """Every record of a conversation input (a file, directory or glob) as one table, without a
+    run: ``read_conversations("data/sharegpt.json")``. ``spec`` takes the other InputSpec fields."""
+    from winnow.io.base import readers
+    from winnow.io.files import expand
+    from winnow.records import unify
+
+    input_spec = InputSpec(path=path, format=format, **spec)
+    reader = readers()[format]()
+    errors = ErrorSink(on_error)
+    batches = []
+    for index, (url, relative) in enumerate(expand(path)):
+        batches.extend(reader.read(Shard(index, 0, url, relative, format=format), input_spec, errors))
+    return unify(batches)
