@@ -15,6 +15,7 @@ from winnow.report.html import write_report
 from winnow.report.stats import read_manifest
 
 
+@pytest.mark.core
 def test_step_stats_add_up_and_keep_the_step_s_names():
     a = StepStats(index=2, records_in=10, out=8, chars_in=100, chars_out=80, dropped={"short": 2}, counters={"x": 1})
     b = StepStats(index=2, records_in=5, out=5, chars_in=50, chars_out=50, counters={"x": 2, "y": 1.5})
@@ -86,6 +87,7 @@ OLD_MANIFEST = {
 }
 
 
+@pytest.mark.core
 def test_an_old_manifest_loads_and_its_steps_get_their_report_sections(tmp_path: Path):
     manifest = Manifest.model_validate(OLD_MANIFEST)
     assert manifest.counts.kept == 2 and manifest.steps[1].prepare_wall_seconds == 0.1
@@ -98,6 +100,7 @@ def test_an_old_manifest_loads_and_its_steps_get_their_report_sections(tmp_path:
     assert read.counters_of(Section.DEDUP) == {"clusters": 1, "duplicates": 1}
 
 
+@pytest.mark.core
 def test_a_shard_marker_round_trips():
     stats = ShardStats(segment=1, shard=3, read=5, kept=4, rejected=1, steps=[StepStats(index=4, records_in=5, out=4)])
     assert ShardStats.from_json(stats.to_json()) == stats

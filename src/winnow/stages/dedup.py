@@ -37,8 +37,6 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import xxhash
 from pydantic import Field
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from winnow.errors import RecipeError
 from winnow.manifest import Section
@@ -91,6 +89,8 @@ class DedupStage(GlobalStage):
     resources: ClassVar[Resources] = Resources(cpus=1.0, memory_gb=1.0)
     keys_per_record: ClassVar[int] = 1
     report_section: ClassVar[str | None] = Section.DEDUP
+    needs: ClassVar[tuple[str, ...]] = ("scipy",)  # connected components of the duplicate graph
+    extra: ClassVar[str | None] = "dedup"
 
     def check(self) -> None:
         if self.params.representative == "priority" and not self.params.priority_column:
@@ -326,6 +326,9 @@ def build_clusters(root: Path, n_parts: int, representative: str, priority: str 
     nodes = np.unique(edges) if len(edges) else np.empty(0, dtype=np.uint64)
     n = len(nodes)
     if n:
+        from scipy.sparse import coo_matrix  # the dedup extra
+        from scipy.sparse.csgraph import connected_components
+
         u, v = np.searchsorted(nodes, edges[:, 0]), np.searchsorted(nodes, edges[:, 1])
         graph = coo_matrix((np.ones(len(u), dtype=np.int8), (u, v)), shape=(n, n))
         _, labels = connected_components(graph, directed=False)

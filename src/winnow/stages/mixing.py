@@ -32,6 +32,7 @@ from pydantic import Field, model_validator
 
 from winnow.errors import RecipeError, WinnowError
 from winnow.export.splits import split_of
+from winnow.extras import require
 from winnow.manifest import Section
 from winnow.records import REASON, with_column
 from winnow.steps.base import GlobalStage, Resources, Step, StepParams, StepResult, TaskRunner
@@ -85,6 +86,7 @@ class Mix(GlobalStage):
 
     def check(self) -> None:
         if self.params.by == "tokens":
+            require("mix by tokens", ("tokenizers",), "tokens")
             path = self.params.tokenizer
             if not Path(path).is_file():
                 raise RecipeError(f"mix: tokenizer not found: {path}")

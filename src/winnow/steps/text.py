@@ -44,6 +44,8 @@ class FixUnicode(Step):
 
     name = "fix_unicode"
     on_conversations = "contents"
+    needs = ("ftfy",)
+    extra = "unicode"
 
     class Params(StepParams):
         normalization: Literal["NFC", "NFKC", "NFD", "NFKD"] | None = Field(
