@@ -183,9 +183,10 @@ def apply_to_contents(step: Step, batch: pa.Table, roles: Sequence[str] | None) 
             texts.take(pa.array(documents, pa.int64())),
         ]
     )
+    # The record's other columns, repeated per message (its rendered text is not: it is replaced).
     base = _without_conversation(batch)
-    view = base.take(pa.array(owners, pa.int64()))
-    view = with_column(view, "text", view_text)
+    view = base.drop_columns(["text"]).take(pa.array(owners, pa.int64()))
+    view = view.add_column(base.schema.get_field_index("text"), "text", view_text)
     view = view.append_column(INDEX, pa.array(np.arange(len(owners), dtype=np.int64)))
     result = step.process(view)
 
