@@ -157,12 +157,11 @@ def ours(ids: list[str], texts: list[str], batch_size: int, skip_agreement: bool
 def _our_chain(batches: list) -> dict:
     import pyarrow.compute as pc
 
+    from winnow.steps.base import share_kernels
     from winnow.steps.registry import build_step
-    from winnow.text import words
 
-    words._CHUNKS.clear()  # start cold, like DataTrove
-    words._LAST.__init__()
-    steps = [build_step(name, {}) for name in FILTERS]
+    steps = [build_step(name, {}) for name in FILTERS]  # new steps start cold, like DataTrove
+    share_kernels(steps)  # one word splitter for the chain, as in a recipe
     stats = {name: {"docs": 0, "bytes": 0, "seconds": 0.0, "cpu_seconds": 0.0} for name in FILTERS}
     kept = 0
     chain_start, chain_cpu = time.perf_counter(), time.process_time()

@@ -27,8 +27,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from winnow.errors import RecipeError
 from winnow.io.base import InputSpec
-from winnow.steps.base import Step
-from winnow.steps.registry import build_step
+from winnow.records import CONVERSATION_COLUMNS, CORE_COLUMNS
+from winnow.steps.base import ANY_COLUMN, Step, share_kernels
+from winnow.steps.registry import all_steps, build_step
 
 
 class OutputSpec(BaseModel):
@@ -73,7 +74,8 @@ class Recipe(BaseModel):
 
     # -- loading and saving -------------------------------------------------------------
     @classmethod
-    def load(cls, path: str | Path) -> Recipe:
+    def load(cls, path: str | Path, build: bool = True) -> Recipe:
+        """Read and validate a recipe file (``build``: also build its steps, see ``from_dict``)."""
         path = Path(path)
         try:
             data = yaml.safe_load(path.read_text())
@@ -83,16 +85,20 @@ class Recipe(BaseModel):
             raise RecipeError(f"{path}: invalid YAML: {error}") from None
         if not isinstance(data, dict):
             raise RecipeError(f"{path}: a recipe is a mapping with input, steps and output")
-        return cls.from_dict(data, where=str(path))
+        return cls.from_dict(data, where=str(path), build=build)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], where: str = "recipe") -> Recipe:
+    def from_dict(cls, data: dict[str, Any], where: str = "recipe", build: bool = True) -> Recipe:
+        """Validate a recipe. With ``build`` its steps are built too, so unknown steps or parameters,
+        missing extras and missing columns fail now, before any data is read; ``run`` passes False
+        and builds them once itself."""
         try:
             recipe = cls.model_validate(data)
         except ValidationError as error:
             problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
             raise RecipeError(f"{where}: {problems}") from None
-        recipe.build_steps()  # unknown steps or parameters fail now, before any data is read
+        if build:
+            recipe.build_steps()
         return recipe
 
     def to_dict(self) -> dict[str, Any]:
@@ -102,7 +108,7 @@ class Recipe(BaseModel):
         return data
 
     def to_yaml(self, path: str | Path | None = None) -> str:
-        text = yaml.safe_dump(self.to_dict(), sort_keys=False)
+        text = recipe_yaml(self.to_dict())
         if path is not None:
             Path(path).write_text(text)
         return text
@@ -121,4 +127,37 @@ class Recipe(BaseModel):
             steps.append(build_step("mix", {**self.mix, "weights": weights}))
         if self.split is not None:
             steps.append(build_step("split", self.split))
+        check_columns(steps)
+        share_kernels(steps)
         return steps
+
+
+def recipe_yaml(data: dict[str, Any]) -> str:
+    """The YAML form of a recipe's ``to_dict``."""
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+def check_columns(steps: list[Step]) -> None:
+    """Every column a step requires comes from the reader or an earlier step, or the recipe fails
+    now, naming both. A step's tags (``<step>.<attribute>``) count as produced by it; a step that
+    may add any column (``produces`` holds ``ANY_COLUMN``: a user's python function) ends the check."""
+    available = set(CORE_COLUMNS) | set(CONVERSATION_COLUMNS)
+    earlier: set[str] = set()
+    for step in steps:
+        for column in step.requires:
+            if column in available or column.split(".", 1)[0] in earlier:
+                continue
+            producer = column.split(".", 1)[0]
+            hint = (
+                f"; the {producer!r} step produces it: put it before {step.name!r}"
+                if "." in column and producer in all_steps()
+                else ""
+            )
+            raise RecipeError(
+                f"step {step.name!r} needs the column {column!r}, which neither the input nor an earlier step "
+                f"produces{hint}"
+            )
+        if ANY_COLUMN in step.produces:
+            return
+        available.update(step.produces)
+        earlier.add(step.name)

@@ -29,7 +29,7 @@ from winnow.steps.quality import (
 from winnow.steps.registry import build_step
 from winnow.text import words as words_module
 from winnow.text.ngrams import NGramCounts, group_keys
-from winnow.text.words import split_chunk, split_words
+from winnow.text.words import WordSplitter, split_chunk, split_words
 
 FILTERS = ["gopher_repetition", "gopher_quality", "c4_quality", "fineweb_quality"]
 # DataTrove's reason names -> ours (ours are the names of the tags the rules test).
@@ -257,8 +257,7 @@ def test_fast_word_path_gives_split_chunks_words(test_data):
     chunks += ["x86-64).", "a-b-c", "user@example.com", "f(self):", "text[:", "well-known,", "1-2-3", "e.g.,"]
     texts = [" ".join(chunks)] + [d["text"] for d in load_samples(test_data)]
     distinct = pc.unique(pc.list_flatten(pc.utf8_split_whitespace(pa.array(texts, pa.large_string()))))
-    words_module._CHUNKS.clear()
-    values, per_chunk, first = words_module._split_distinct(distinct)
+    values, per_chunk, first = words_module._split_distinct(distinct, words_module.ChunkCache())
     values = values.to_pylist()
     for i, chunk in enumerate(distinct.to_pylist()):
         assert tuple(values[first[i] : first[i] + per_chunk[i]]) == split_chunk(chunk), chunk
@@ -267,11 +266,10 @@ def test_fast_word_path_gives_split_chunks_words(test_data):
 def test_split_words_reusing_the_last_split_gives_the_same_words(test_data):
     texts = [d["text"] for d in load_samples(test_data)[:60]]
     lines = [line for text in texts for line in text.split("\n")]
-    split_words(pa.array(texts))  # leaves its chunks for the next split to reuse
-    warm = split_words(pa.array(lines))
-    words_module._LAST.__init__()
-    words_module._CHUNKS.clear()
-    cold = split_words(pa.array(lines))
+    splitter = WordSplitter()
+    splitter.split(pa.array(texts))  # leaves its chunks for the next split to reuse
+    warm = splitter.split(pa.array(lines))
+    cold = WordSplitter().split(pa.array(lines))
     assert [warm.words_of(i) for i in range(len(lines))] == [cold.words_of(i) for i in range(len(lines))]
 
 
@@ -331,7 +329,6 @@ def test_word_splitting_matches_spacy_on_real_chunks(sample_data):
 
     tokenizer = spacy.blank("en").tokenizer
     texts = [json.loads(line)["text"] for line in corpus_lines(sample_data, 300)]
-    words_module._CHUNKS.clear()
     split = split_words(pa.array(texts, pa.large_string()))
     chunks = [c for t in texts for c in t.split()]
     batch_words = [w for i in range(len(texts)) for w in split.words_of(i)]

@@ -16,15 +16,10 @@ out/
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import functools
-import platform
 import posixpath
 import resource
 import sys
 import time
-from collections import Counter, defaultdict
-from importlib import metadata
 from typing import Any
 
 import orjson
@@ -33,30 +28,13 @@ from fsspec.core import url_to_fs
 from winnow.errors import WinnowError
 from winnow.exec.plan import plan_shards
 from winnow.exec.shard import STAGE_FORMAT, ShardJob, read_marker, write_file
+from winnow.exec.summary import build_manifest, now
 from winnow.io.base import Shard
-from winnow.io.files import file_fingerprint, protocol_prefix
+from winnow.io.files import protocol_prefix
 from winnow.io.output import OutputFormat, part_files
-from winnow.manifest import Counts, InputSummary, Manifest, OutputFile, ShardStats, SourceCounts, StepStats
-from winnow.recipe import Recipe
+from winnow.manifest import Manifest, ShardStats
+from winnow.recipe import Recipe, recipe_yaml
 from winnow.steps.base import GlobalStage, Step
-from winnow.version import __version__
-
-LIBRARIES = [
-    "pyarrow",
-    "numpy",
-    "orjson",
-    "pydantic",
-    "fsspec",
-    "ray",
-    "ftfy",
-    "resiliparse",
-    "trafilatura",
-    "tokenizers",
-]
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def _segments(steps: list[Step]) -> list[tuple[int, list[Step]]]:
@@ -155,10 +133,11 @@ class _Run:
 
 
 def _as_recipe(recipe: Recipe | str | dict) -> Recipe:
+    # Validated without building the steps: run builds them, once.
     if isinstance(recipe, str):
-        return Recipe.load(recipe)
+        return Recipe.load(recipe, build=False)
     if isinstance(recipe, dict):
-        return Recipe.from_dict(recipe)
+        return Recipe.from_dict(recipe, build=False)
     return recipe
 
 
@@ -176,11 +155,12 @@ def run(
     steps = recipe.build_steps()
     for step in steps:
         step.check()
-    started, wall0 = _now(), time.perf_counter()
+    started, wall0 = now(), time.perf_counter()
     out = recipe.output.path.rstrip("/")
     fs, root = url_to_fs(out)
     where = _Run(recipe, fs, root, protocol_prefix(out), resume)
-    _prepare_output(fs, root, recipe.to_yaml(), resume, overwrite)
+    recipe_dict = recipe.to_dict()  # once: saved as YAML for --resume, and in the manifest
+    _prepare_output(fs, root, recipe_yaml(recipe_dict), resume, overwrite)
     staging = where.at("_winnow", "input")  # pieces of large compressed inputs (see plan_shards)
     shards = _load_or_plan(fs, root, recipe, staging=staging)
 
@@ -188,7 +168,7 @@ def run(
     try:
         all_stats, prepared = _run_segments(where, steps, shards, engine, progress)
         manifest = build_manifest(
-            recipe, steps, shards, all_stats, engine, started, time.perf_counter() - wall0, prepared
+            recipe, steps, shards, all_stats, engine, started, time.perf_counter() - wall0, prepared, recipe_dict
         )
         for entries in manifest.outputs.values():
             for entry in entries:
@@ -272,127 +252,3 @@ def _cpu_seconds() -> float:
     Work done in Ray tasks is not seen here: on Ray a stage's prepare counts the driver only."""
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-
-
-@functools.cache  # reading package metadata takes ~10 ms; the versions do not change in a process
-def _versions() -> dict[str, str]:
-    versions = {"python": platform.python_version(), "winnow": __version__}
-    for name in LIBRARIES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
-    return versions
-
-
-def build_manifest(
-    recipe: Recipe,
-    steps: list[Step],
-    shards: list[Shard],
-    all_stats: list[ShardStats],
-    engine: Any,
-    started: str,
-    wall_seconds: float,
-    prepared: dict[int, dict[str, float]] | None = None,
-) -> Manifest:
-    """The run's manifest: its shards' stats summed, with each global stage's prepare time added."""
-    all_stats = sorted(all_stats, key=lambda s: (s.segment, s.shard))
-    final_segment = max((s.segment for s in all_stats), default=0)
-    counts, outputs = _counts_and_outputs(all_stats, final_segment)
-    per_step = _step_totals(steps, all_stats, prepared or {})
-    by_source, by_license = _by_source_and_license(all_stats)
-    # A global stage's prepare (signatures, buckets, clusters...) is part of its step's time and
-    # of the run's CPU seconds (the data card's compute estimate is built from them).
-    cpu = sum(s.cpu_seconds for s in all_stats) + sum(t["cpu_seconds"] for t in (prepared or {}).values())
-    return Manifest(
-        winnow_version=__version__,
-        recipe=recipe.to_dict(),
-        executor=engine.name,
-        workers=engine.workers,
-        started_at=started,
-        finished_at=_now(),
-        versions=dict(_versions()),
-        inputs=_inputs(recipe, shards),
-        shards=len(shards),
-        counts=counts,
-        steps=per_step,
-        by_source=by_source,
-        by_license=by_license,
-        outputs=outputs,
-        wall_seconds=round(wall_seconds, 3),
-        cpu_seconds=round(cpu, 3),
-    )
-
-
-def _step_totals(
-    steps: list[Step], all_stats: list[ShardStats], prepared: dict[int, dict[str, float]]
-) -> list[StepStats]:
-    totals = [
-        StepStats(
-            name=step.name,
-            params=step.params.model_dump(mode="json"),
-            is_global=isinstance(step, GlobalStage),
-            section=step.report_section,
-        )
-        for step in steps
-    ]
-    for stats in all_stats:
-        for s in stats.steps:
-            totals[s.index] = totals[s.index] + s
-    for index, times in prepared.items():
-        totals[index] = totals[index].model_copy(
-            update={
-                "prepare_wall_seconds": round(times["wall_seconds"], 3),
-                "prepare_cpu_seconds": round(times["cpu_seconds"], 3),
-                "wall_seconds": totals[index].wall_seconds + times["wall_seconds"],
-                "cpu_seconds": totals[index].cpu_seconds + times["cpu_seconds"],
-            }
-        )
-    return [total.finished() for total in totals]
-
-
-def _counts_and_outputs(all_stats: list[ShardStats], final_segment: int) -> tuple[Counts, dict[str, list[OutputFile]]]:
-    counts = Counts()
-    outputs: dict[str, list[OutputFile]] = {"data": [], "rejected": [], "quarantine": []}
-    for stats in all_stats:
-        if stats.segment == 0:
-            counts.input += stats.read + stats.quarantined
-        if stats.segment == final_segment:
-            counts.kept += stats.kept
-            outputs["data"] += stats.outputs["data"]
-        counts.rejected += stats.rejected
-        counts.quarantined += stats.quarantined
-        outputs["rejected"] += stats.outputs["rejected"]
-        outputs["quarantine"] += stats.outputs["quarantine"]
-    return counts, outputs
-
-
-def _by_source_and_license(
-    all_stats: list[ShardStats],
-) -> tuple[dict[str, SourceCounts], dict[str, SourceCounts]]:
-    tallies: dict[str, Counter] = defaultdict(Counter)
-    for stats in all_stats:
-        for key, values in stats.tallies.items():
-            tallies[key].update(values)
-    by_source: dict[str, SourceCounts] = {}
-    by_license: dict[str, SourceCounts] = {}
-    for key, values in sorted(tallies.items()):
-        column, value = key.split("\t", 1)
-        (by_source if column == "source" else by_license)[value] = SourceCounts(**values)
-    return by_source, by_license
-
-
-def _inputs(recipe: Recipe, shards: list[Shard]) -> list[InputSummary]:
-    inputs = []
-    for i, spec in enumerate(recipe.input):
-        files = sorted({s.source_file for s in shards if s.input_index == i})
-        inputs.append(
-            InputSummary(
-                path=spec.path,
-                source=spec.source_name,
-                license=spec.license,
-                format=next((s.format for s in shards if s.input_index == i), spec.format),
-                files=[file_fingerprint(f) for f in files],
-            )
-        )
-    return inputs

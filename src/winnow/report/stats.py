@@ -3,8 +3,7 @@
 ``run_summary(out_dir)`` reads ``_winnow/manifest.json`` (counts, steps, sources, licences,
 compute), ``_winnow/tokens.json`` when ``winnow tokenize`` was run on the output, and the
 part files (only the columns it needs, batch by batch): lengths, languages, collection
-dates, splits, duplicate clusters, a few dropped documents per reason, and for post-training
-records the conversation statistics (``winnow.report.conversations``).
+dates, splits, duplicate clusters, and a few dropped documents per reason.
 """
 
 from __future__ import annotations
@@ -89,15 +88,42 @@ def dedup_steps(manifest: Manifest) -> list[str]:
 
 
 def run_summary(out_dir: str) -> dict[str, Any]:
+    """What the report and the card show: the manifest, and one pass over each kind of output."""
     manifest = read_manifest(out_dir)
     dedup = dedup_steps(manifest)
-    dedup_columns = tuple(f"{s}.{a}" for s in dedup for a in ("cluster_size", "duplicate_of"))
-    kept_columns = (
+    clusters: dict[str, Counter[int]] = defaultdict(Counter)
+    kept = _kept_pass(out_dir, dedup, clusters)
+    rejected = _rejected_pass(out_dir, dedup, clusters)
+    return {
+        "out_dir": out_dir,
+        "manifest": manifest,
+        "tokens": read_json(out_dir, "_winnow", "tokens.json"),
+        "kept": kept.pop("kept"),
+        "length_histogram": {
+            "edges": LENGTH_EDGES.tolist(),
+            "kept": np.histogram(kept.pop("lengths"), LENGTH_EDGES)[0].tolist(),
+            "rejected": np.histogram(rejected.pop("lengths"), LENGTH_EDGES)[0].tolist(),
+        },
+        "languages": kept.pop("languages"),
+        "rejected_languages": rejected.pop("rejected_languages"),
+        **kept,
+        "clusters": {step: dict(sorted(sizes.items())) for step, sizes in clusters.items()},
+        **rejected,
+        "quarantine": _quarantine_pass(out_dir),
+    }
+
+
+def _dedup_columns(dedup: list[str]) -> tuple[str, ...]:
+    return tuple(f"{s}.{a}" for s in dedup for a in ("cluster_size", "duplicate_of"))
+
+
+def _kept_pass(out_dir: str, dedup: list[str], clusters: dict[str, Counter[int]]) -> dict[str, Any]:
+    """Lengths, words, languages, splits, collection dates and licences of the kept records."""
+    wanted = (
         *("text", "source", "license", "collected_at", "split"),
-        *(LANGUAGE_COLUMNS + dedup_columns + CONVERSATION_COLUMNS),
+        *(LANGUAGE_COLUMNS + _dedup_columns(dedup) + CONVERSATION_COLUMNS),
     )
     conversations = ConversationCounter()
-
     lengths: list[np.ndarray] = []
     words: list[np.ndarray] = []
     languages: Counter[str] = Counter()
@@ -105,16 +131,13 @@ def run_summary(out_dir: str) -> dict[str, Any]:
     split_chars: Counter[str] = Counter()
     dates: dict[str, list[str]] = defaultdict(list)
     source_licenses: dict[str, Counter[str]] = defaultdict(Counter)
-    clusters: dict[str, Counter[int]] = defaultdict(Counter)
-    for batch in _batches(out_dir, "data", kept_columns):
+    for batch in _batches(out_dir, "data", wanted):
         chars = pc.utf8_length(batch.column("text"))
         lengths.append(chars.to_numpy(zero_copy_only=False))
         words.append(
             pc.list_value_length(pc.utf8_split_whitespace(batch.column("text"))).to_numpy(zero_copy_only=False)
         )
-        for column in LANGUAGE_COLUMNS:
-            if column in batch.column_names:
-                languages.update(v or "unknown" for v in batch.column(column).to_pylist())
+        _count_languages(batch, languages)
         if "split" in batch.column_names:
             values = batch.column("split").to_pylist()
             splits.update(values)
@@ -129,41 +152,9 @@ def run_summary(out_dir: str) -> dict[str, Any]:
                 source_licenses[source][license_] += 1
         _count_clusters(batch, clusters, dedup)
         conversations.add(batch)
-
-    rejected_lengths: list[np.ndarray] = []
-    dropped_chars: Counter[str] = Counter()
-    examples: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    rejected_languages: Counter[str] = Counter()
-    rejected_columns = ("id", "text", "source", "url", "reason", *LANGUAGE_COLUMNS, *dedup_columns)
-    for batch in _batches(out_dir, "rejected", rejected_columns):
-        chars = pc.utf8_length(batch.column("text"))
-        rejected_lengths.append(chars.to_numpy(zero_copy_only=False))
-        reasons = batch.column("reason").to_pylist()
-        for reason, n in zip(reasons, chars.to_pylist(), strict=True):
-            dropped_chars[reason] += n
-        _count_clusters(batch, clusters, dedup)
-        for column in LANGUAGE_COLUMNS:
-            if column in batch.column_names:
-                rejected_languages.update(v or "unknown" for v in batch.column(column).to_pylist())
-        for row, reason in enumerate(reasons):
-            if len(examples[reason]) < EXAMPLES_PER_REASON:
-                examples[reason].append(_example(batch, row))
-
-    quarantine_causes: Counter[str] = Counter()
-    quarantine_examples: list[dict[str, Any]] = []
-    for batch in _batches(out_dir, "quarantine", ("id", "text", "reason")):
-        for row, reason in enumerate(batch.column("reason").to_pylist()):
-            quarantine_causes[reason] += 1
-            if len(quarantine_examples) < 10:
-                quarantine_examples.append(_example(batch, row))
-
     kept_lengths = np.concatenate(lengths) if lengths else np.zeros(0, np.int64)
     kept_words = np.concatenate(words) if words else np.zeros(0, np.int64)
-    rejected_all = np.concatenate(rejected_lengths) if rejected_lengths else np.zeros(0, np.int64)
     return {
-        "out_dir": out_dir,
-        "manifest": manifest,
-        "tokens": read_json(out_dir, "_winnow", "tokens.json"),
         "kept": {
             "documents": int(kept_lengths.size),
             "chars": int(kept_lengths.sum()),
@@ -171,22 +162,56 @@ def run_summary(out_dir: str) -> dict[str, Any]:
             "chars_quantiles": _quantiles(kept_lengths),
             "words_quantiles": _quantiles(kept_words),
         },
-        "length_histogram": {
-            "edges": LENGTH_EDGES.tolist(),
-            "kept": np.histogram(kept_lengths, LENGTH_EDGES)[0].tolist(),
-            "rejected": np.histogram(rejected_all, LENGTH_EDGES)[0].tolist(),
-        },
+        "lengths": kept_lengths,
         "languages": dict(languages.most_common()),
-        "rejected_languages": dict(rejected_languages.most_common()),
         "splits": {s: {"documents": splits[s], "chars": split_chars[s]} for s in sorted(splits)},
         "collected": {s: {"first": min(v), "last": max(v)} for s, v in sorted(dates.items())},
         "source_licenses": {s: dict(c.most_common()) for s, c in sorted(source_licenses.items())},
-        "clusters": {step: dict(sorted(sizes.items())) for step, sizes in clusters.items()},
-        "dropped_chars": dict(dropped_chars),
-        "examples": dict(examples),
-        "quarantine": {"causes": dict(quarantine_causes.most_common()), "examples": quarantine_examples},
         "conversations": conversations.result(),  # ConversationStats, or None without conversations
     }
+
+
+def _rejected_pass(out_dir: str, dedup: list[str], clusters: dict[str, Counter[int]]) -> dict[str, Any]:
+    """Lengths, characters by reason, languages and a few examples per reason of the dropped records."""
+    wanted = ("id", "text", "source", "url", "reason", *LANGUAGE_COLUMNS, *_dedup_columns(dedup))
+    lengths: list[np.ndarray] = []
+    dropped_chars: Counter[str] = Counter()
+    examples: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    languages: Counter[str] = Counter()
+    for batch in _batches(out_dir, "rejected", wanted):
+        chars = pc.utf8_length(batch.column("text"))
+        lengths.append(chars.to_numpy(zero_copy_only=False))
+        reasons = batch.column("reason").to_pylist()
+        for reason, n in zip(reasons, chars.to_pylist(), strict=True):
+            dropped_chars[reason] += n
+        _count_clusters(batch, clusters, dedup)
+        _count_languages(batch, languages)
+        for row, reason in enumerate(reasons):
+            if len(examples[reason]) < EXAMPLES_PER_REASON:
+                examples[reason].append(_example(batch, row))
+    return {
+        "lengths": np.concatenate(lengths) if lengths else np.zeros(0, np.int64),
+        "rejected_languages": dict(languages.most_common()),
+        "dropped_chars": dict(dropped_chars),
+        "examples": dict(examples),
+    }
+
+
+def _quarantine_pass(out_dir: str) -> dict[str, Any]:
+    causes: Counter[str] = Counter()
+    examples: list[dict[str, Any]] = []
+    for batch in _batches(out_dir, "quarantine", ("id", "text", "reason")):
+        for row, reason in enumerate(batch.column("reason").to_pylist()):
+            causes[reason] += 1
+            if len(examples) < 10:
+                examples.append(_example(batch, row))
+    return {"causes": dict(causes.most_common()), "examples": examples}
+
+
+def _count_languages(batch: pa.Table, languages: Counter[str]) -> None:
+    for column in LANGUAGE_COLUMNS:
+        if column in batch.column_names:
+            languages.update(v or "unknown" for v in batch.column(column).to_pylist())
 
 
 def _collect_dates(batch: pa.Table, dates: dict[str, list[str]]) -> None:

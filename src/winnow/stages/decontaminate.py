@@ -23,7 +23,6 @@ Index files (under the work directory): ``index-hashes.npy`` (sorted distinct n-
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import json
 from pathlib import Path
@@ -38,6 +37,7 @@ import zstandard
 from pydantic import BaseModel, ConfigDict, Field
 
 from winnow.errors import RecipeError, WinnowError
+from winnow.io.files import open_binary
 from winnow.manifest import Section
 from winnow.records import with_column
 from winnow.stages.workfiles import local_path, save_json, save_npy
@@ -68,14 +68,8 @@ class BenchmarkFile(BaseModel):
 
 
 def _open_text(path: str) -> io.TextIOBase:
-    raw = open(path, "rb")  # noqa: SIM115 - the wrapper owns and closes it
-    if path.endswith(".zst"):
-        stream: Any = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
-    elif path.endswith(".gz"):
-        stream = gzip.GzipFile(fileobj=raw)
-    else:
-        stream = raw
-    return io.TextIOWrapper(stream, encoding="utf-8-sig")
+    # The readers' opener (winnow.io.files): local paths and fsspec URLs, decompressed by extension.
+    return io.TextIOWrapper(open_binary(path), encoding="utf-8-sig")
 
 
 def _first_row_fields(path: str) -> set[str] | None:

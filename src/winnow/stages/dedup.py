@@ -319,6 +319,15 @@ def load_edges(directory: Path) -> np.ndarray:
     return np.concatenate(edges) if edges else np.empty((0, 2), dtype=np.uint64)
 
 
+def _components(u: np.ndarray, v: np.ndarray, n: int) -> np.ndarray:
+    """The connected component of each of ``n`` nodes joined by the edges ``u[i] - v[i]`` (scipy)."""
+    from scipy.sparse import coo_matrix  # the dedup extra
+    from scipy.sparse.csgraph import connected_components
+
+    graph = coo_matrix((np.ones(len(u), dtype=np.int8), (u, v)), shape=(n, n))
+    return connected_components(graph, directed=False)[1]
+
+
 def build_clusters(root: Path, n_parts: int, representative: str, priority: str | None) -> dict[str, Any]:
     """Connected components over the edges, one representative each; writes clusters.parquet."""
     edge_dir = root / "verified" if (root / "verified").is_dir() else root / "edges"
@@ -326,12 +335,7 @@ def build_clusters(root: Path, n_parts: int, representative: str, priority: str 
     nodes = np.unique(edges) if len(edges) else np.empty(0, dtype=np.uint64)
     n = len(nodes)
     if n:
-        from scipy.sparse import coo_matrix  # the dedup extra
-        from scipy.sparse.csgraph import connected_components
-
-        u, v = np.searchsorted(nodes, edges[:, 0]), np.searchsorted(nodes, edges[:, 1])
-        graph = coo_matrix((np.ones(len(u), dtype=np.int8), (u, v)), shape=(n, n))
-        _, labels = connected_components(graph, directed=False)
+        labels = _components(np.searchsorted(nodes, edges[:, 0]), np.searchsorted(nodes, edges[:, 1]), n)
     else:
         labels = np.empty(0, dtype=np.int32)
     del edges

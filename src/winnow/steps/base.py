@@ -58,6 +58,8 @@ from winnow.steps.result import StepResult
 
 Role = Literal["system", "user", "assistant", "tool"]
 
+ANY_COLUMN = "*"
+
 
 class StepParams(BaseModel):
     """Base of every step's parameters: unknown keys are an error."""
@@ -77,8 +79,10 @@ class Resources:
 class Step:
     name: ClassVar[str] = ""
     Params: ClassVar[type[StepParams]] = StepParams
-    requires: ClassVar[tuple[str, ...]] = ("text",)  # columns read
-    produces: ClassVar[tuple[str, ...]] = ()  # columns added (``<name>.<attr>``)
+    # Columns read, and columns added (``<name>.<attr>``; ANY_COLUMN: may add any): a recipe whose
+    # step requires a column no reader or earlier step produces fails when it is built.
+    requires: ClassVar[tuple[str, ...]] = ("text",)
+    produces: ClassVar[tuple[str, ...]] = ()
     resources: ClassVar[Resources] = Resources()
     # The report section this step's numbers feed (a ``winnow.manifest.Section``: its counters
     # are read there), copied into the step's ``StepStats``; None: only the generic step table.
@@ -112,6 +116,10 @@ class Step:
     # (``pip install 'winnow[<extra>]'``). Import them inside the methods that use them.
     needs: ClassVar[tuple[str, ...]] = ()
     extra: ClassVar[str | None] = None
+    # Kernel objects with caches (a word splitter...): attribute name -> factory. Each step gets
+    # its own; ``share_kernels`` gives the steps of one pipeline one per name, so a step reuses
+    # what the step before it computed on the same batch.
+    shares: ClassVar[dict[str, Callable[[], Any]]] = {}
 
     @classmethod
     def missing(cls) -> list[str]:
@@ -123,6 +131,8 @@ class Step:
         # Free-form numbers a step wants in the manifest (e.g. PII found per type). The
         # executor sums them over batches and workers and resets them; keys are strings.
         self.counters: Counter[str] = Counter()
+        for attribute, factory in self.shares.items():
+            setattr(self, attribute, factory())
 
     # -- what subclasses override -------------------------------------------------------
     def check(self) -> None:
@@ -181,6 +191,14 @@ class Step:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.params!r})"
+
+
+def share_kernels(steps: Sequence[Step]) -> None:
+    """Give the steps of one pipeline one kernel object per ``shares`` name (see ``Step.shares``)."""
+    shared: dict[str, Any] = {}
+    for step in steps:
+        for attribute, factory in step.shares.items():
+            setattr(step, attribute, shared.setdefault(attribute, factory()))
 
 
 class TaskRunner:

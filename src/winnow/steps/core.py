@@ -14,7 +14,7 @@ from pydantic import Field, model_validator
 
 from winnow.errors import RecipeError
 from winnow.records import CORE_COLUMNS, with_column
-from winnow.steps.base import Step, StepParams, StepResult
+from winnow.steps.base import ANY_COLUMN, Step, StepParams, StepResult
 from winnow.steps.registry import register
 
 
@@ -117,6 +117,7 @@ class Python(Step):
 
     name = "python"
     requires = ()
+    produces = (ANY_COLUMN,)  # the function may return records with any new keys
 
     class Params(StepParams):
         function: str = Field(..., description="import path, package.module:function")

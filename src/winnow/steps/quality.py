@@ -13,7 +13,8 @@ handful of vectorised passes instead of a Python loop over every word of every d
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Callable
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -24,7 +25,7 @@ from winnow.records import with_column
 from winnow.steps.base import Step, StepParams, StepResult
 from winnow.steps.registry import register
 from winnow.text.ngrams import NGramCounts, group_keys
-from winnow.text.words import TERMINAL_PUNCTUATION, WordSplit, split_words
+from winnow.text.words import TERMINAL_PUNCTUATION, WordSplit, WordSplitter
 
 # What Python's str.splitlines() splits on.
 LINE_BREAK = r"\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x{85}\x{2028}\x{2029}]"
@@ -190,6 +191,8 @@ class QualityStep(Step):
     """Shared shape: ``measure`` computes tags and reasons, ``process`` attaches and splits."""
 
     on_conversations = "text"
+    shares: ClassVar[dict[str, Callable[[], Any]]] = {"words": WordSplitter}
+    words: WordSplitter
 
     def measure(self, texts: pa.Array) -> tuple[dict[str, np.ndarray], list[str | None]]:
         raise NotImplementedError
@@ -271,7 +274,7 @@ class GopherRepetition(QualityStep):
             if check is not None and not p.all_tags:
                 failed |= check
         subset = np.flatnonzero(~failed)
-        ngrams = NGramCounts(split_words(texts.take(pa.array(subset))))
+        ngrams = NGramCounts(self.words.split(texts.take(pa.array(subset))))
         sub_length = length[subset]
         sub_failed = np.zeros(len(subset), dtype=bool)
         last_top = max(p.top_n_grams, default=0)
@@ -332,7 +335,7 @@ class GopherQuality(QualityStep):
     def measure(self, texts: pa.Array) -> tuple[dict[str, np.ndarray], list[str | None]]:
         p: GopherQualityParams = self.params
         n = len(texts)
-        words = split_words(texts)
+        words = self.words.split(texts)
         is_word = ~words.is_symbol()[words.ids]
         lengths = words.lengths()
         n_tokens = words.counts
@@ -485,7 +488,7 @@ class C4Quality(QualityStep):
             page_reason[docs] = np.where(lorem[condemned[first]], "lorem_ipsum", "curly_bracket")
         sentences = np.zeros(n, dtype=np.int64)
         if p.min_num_sentences != -1 and kept.any():
-            per_line = count_sentences(stripped.filter(pa.array(kept)))
+            per_line = count_sentences(stripped.filter(pa.array(kept)), self.words)
             sentences = np.bincount(lines.doc[kept], weights=per_line, minlength=n).astype(np.int64)
         reasons = page_reason
         too_few = (sentences < p.min_num_sentences) & (page_reason == None)  # noqa: E711
@@ -522,10 +525,10 @@ class C4Quality(QualityStep):
         return pc.utf8_trim_whitespace(joined)
 
 
-def count_sentences(lines: pa.Array) -> np.ndarray:
+def count_sentences(lines: pa.Array, splitter: WordSplitter) -> np.ndarray:
     """Sentences per line, split the way spaCy's rule-based sentencizer does: a new sentence starts
     at the first word (a token that is not punctuation) after a sentence-final mark (. ! ? …)."""
-    words = split_words(lines)
+    words = splitter.split(lines)
     final = words.is_one_of(TERMINAL_PUNCTUATION)[words.ids]
     is_word = ~words.is_symbol()[words.ids]
     finals_before = np.concatenate([[0], np.cumsum(final)])  # finals among tokens [0, i)
@@ -578,7 +581,7 @@ class FineWebQuality(QualityStep):
         short = real & (lines.lengths() <= p.short_line_length)
         repeated = lines.repeated(real)
         newlines = count_of(texts, "\n")
-        n_words = split_words(texts).counts
+        n_words = self.words.split(texts).counts
         tags = {
             "line_punct_ratio": ratio(lines.per_doc(ends_punct), n_lines),
             "short_line_ratio": ratio(lines.per_doc(short), n_lines),

@@ -387,9 +387,6 @@ class ChunkCache:
         return out
 
 
-_CHUNKS = ChunkCache()
-
-
 @dataclass
 class WordSplit:
     """The words of a batch of texts: ``ids[offsets[i]:offsets[i+1]]`` are the words of text i,
@@ -468,7 +465,7 @@ _ODD_CORES = sorted(_SPLIT_WHOLE) + sorted({w[:-1] for w in _KEEP_WHOLE if w.end
 _WHOLE_SPECIALS = sorted(_KEEP_WHOLE | _EMOTICONS | set(_SPLIT_WHOLE))
 
 
-def _split_distinct(chunks: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+def _split_distinct(chunks: pa.Array, cache: ChunkCache) -> tuple[pa.Array, np.ndarray, np.ndarray]:
     """Words of each distinct chunk: (all words, words per chunk, index of each chunk's first word)."""
     # Affix runs by trimming (fast kernels, no backtracking regex): prefix, core, suffix.
     rest = pc.utf8_ltrim(chunks, characters=_EASY_PREFIX)
@@ -507,7 +504,7 @@ def _split_distinct(chunks: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]
     # Cores with an infix are split by Python, as split_chunk does (URL check included): they are
     # few, and Arrow would recompile these Unicode-class regexes (~2 ms each) on every call.
     infixed = pa.array(has_infix[easy_index])
-    spaced = _CHUNKS.split_cores(core.filter(infixed).to_pylist())
+    spaced = cache.split_cores(core.filter(infixed).to_pylist())
     core_lists = pc.utf8_split_whitespace(pc.replace_with_mask(core, infixed, pa.array(spaced, core.type)))
     n_core = np.asarray(pc.list_value_length(core_lists), dtype=np.int64)
     core_words = pc.list_flatten(core_lists).cast(pa.large_string())
@@ -528,7 +525,7 @@ def _split_distinct(chunks: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]
     # Hard chunks, and easy ones to redo, are split in Python; the redone chunks' easy words stay
     # in the values unused.
     python_index = np.concatenate([hard_index, redo_index])
-    hard = _CHUNKS.split(chunks.take(pa.array(python_index)).to_pylist())
+    hard = cache.split(chunks.take(pa.array(python_index)).to_pylist())
     n_hard = np.fromiter(map(len, hard), dtype=np.int64, count=len(hard))
     hard_values = pa.array(list(chain.from_iterable(hard)), pa.large_string())
     words_per_chunk = np.zeros(len(chunks), dtype=np.int64)
@@ -629,24 +626,45 @@ class LastSplit:
         return WordSplit(ids, offsets, old.vocabulary)
 
 
-_LAST = LastSplit()
+class WordSplitter:
+    """Splits batches of texts into words, remembering what it split: the words of every distinct
+    chunk (``ChunkCache``) and the last split (``LastSplit``).
+
+    The steps of one pipeline share one splitter (``Step.shares``), so a step reuses the words the
+    step before it found. The caches belong to the process that fills them: a pickled splitter
+    (a step sent to a worker) arrives empty."""
+
+    def __init__(self) -> None:
+        self.chunks = ChunkCache()
+        self.last = LastSplit()
+
+    def __getstate__(self) -> dict:
+        return {}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__()
+
+    def split(self, texts: pa.Array | pa.ChunkedArray) -> WordSplit:
+        """Split every text of a batch into words (see the module docstring)."""
+        if isinstance(texts, pa.ChunkedArray):
+            texts = texts.combine_chunks()
+        texts = texts.cast(pa.large_string()) if pa.types.is_string(texts.type) else texts
+        as_python = texts.fill_null("").to_pylist()
+        known = self.last.recall(as_python)
+        if known is not None:
+            return known
+        split = _split_words(texts, self)
+        self.last.remember(as_python, split)
+        return split
 
 
 def split_words(texts: pa.Array | pa.ChunkedArray) -> WordSplit:
-    """Split every text of a batch into words (see the module docstring)."""
-    if isinstance(texts, pa.ChunkedArray):
-        texts = texts.combine_chunks()
-    texts = texts.cast(pa.large_string()) if pa.types.is_string(texts.type) else texts
-    as_python = texts.fill_null("").to_pylist()
-    known = _LAST.recall(as_python)
-    if known is not None:
-        return known
-    split = _split_words(texts)
-    _LAST.remember(as_python, split)
-    return split
+    """Split every text of a batch into words with a new splitter (nothing remembered: a step keeps
+    a ``WordSplitter``)."""
+    return WordSplitter().split(texts)
 
 
-def _split_words(texts: pa.Array) -> WordSplit:
+def _split_words(texts: pa.Array, splitter: WordSplitter) -> WordSplit:
     chunk_lists = pc.utf8_split_whitespace(texts.fill_null(""))
     chunk_offsets = np.asarray(chunk_lists.offsets, dtype=np.int64)
     chunks = pc.list_flatten(chunk_lists)
@@ -654,7 +672,7 @@ def _split_words(texts: pa.Array) -> WordSplit:
         return WordSplit(np.zeros(0, np.int64), np.zeros(len(texts) + 1, np.int64), pa.array([], pa.large_string()))
     encoded = pc.dictionary_encode(chunks)
     occurrence = np.asarray(encoded.indices, dtype=np.int64)  # distinct-chunk index per chunk
-    values, words_per_chunk, first_word = _words_of_chunks(encoded.dictionary)
+    values, words_per_chunk, first_word = _words_of_chunks(encoded.dictionary, splitter)
     distinct_words = pc.dictionary_encode(values)
     distinct_ids = np.asarray(distinct_words.indices, dtype=np.int64)
     # Expand each chunk occurrence into its words: positions first_word[c] .. + words_per_chunk[c] - 1.
@@ -667,13 +685,13 @@ def _split_words(texts: pa.Array) -> WordSplit:
     return WordSplit(ids, offsets, distinct_words.dictionary)
 
 
-def _words_of_chunks(distinct: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+def _words_of_chunks(distinct: pa.Array, splitter: WordSplitter) -> tuple[pa.Array, np.ndarray, np.ndarray]:
     """_split_distinct, reusing the words of the chunks the last split also had.
 
     The steps of a chain split texts of the same batch again (C4 its lines, FineWeb the texts C4
     cleaned): nearly all their chunks were split a step before. Arrow finds them (a hash join)
     and only the rest is split."""
-    last, _LAST.chunks = _LAST.chunks, None
+    last, splitter.last.chunks = splitter.last.chunks, None
     rows = None
     # (Looking the chunks up costs more than it saves when few can be known.)
     if last is not None and 4 * len(last[0]) >= len(distinct):
@@ -684,7 +702,7 @@ def _words_of_chunks(distinct: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarr
         else:
             rows = np.asarray(pc.index_in(distinct, last[0]).fill_null(-1), dtype=np.int64)
     if rows is None or not (rows >= 0).any():
-        values, words_per_chunk, first_word = _split_distinct(distinct)
+        values, words_per_chunk, first_word = _split_distinct(distinct, splitter.chunks)
     else:
         _, last_values, last_counts, last_first = last
         known = rows >= 0
@@ -700,9 +718,9 @@ def _words_of_chunks(distinct: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarr
         values = known_values
         unknown = np.flatnonzero(~known)
         if len(unknown):
-            new_values, new_counts, new_first = _split_distinct(distinct.take(pa.array(unknown)))
+            new_values, new_counts, new_first = _split_distinct(distinct.take(pa.array(unknown)), splitter.chunks)
             words_per_chunk[unknown] = new_counts
             first_word[unknown] = len(known_values) + new_first
             values = pa.concat_arrays([known_values, new_values])
-    _LAST.chunks = (distinct, values, words_per_chunk, first_word)
+    splitter.last.chunks = (distinct, values, words_per_chunk, first_word)
     return values, words_per_chunk, first_word
