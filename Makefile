@@ -12,7 +12,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e ".[ray,test,chat]"
+	$(BIN)/pip install -q -e ".[all,ray,test]"
 	touch $(STAMP)
 
 demo: install
@@ -24,10 +24,11 @@ demo: install
 	@echo
 	@echo "kept records: out/quickstart/data/   report: out/quickstart/report.html   data card: out/quickstart/DATACARD.md"
 	@echo "next: $(BIN)/winnow run examples/curate.yaml --overwrite   (language, licences, PII, dedup, splits)"
+	@echo "      $(BIN)/winnow run examples/finetune.yaml --overwrite  (fine-tuning data: conversations and preference pairs)"
 
 test: install
 	bash scripts/install-browser.sh
-	$(BIN)/python -m pytest -q -m "not full"
+	$(BIN)/python -m pytest -q
 
 test-full: install
 	$(BIN)/python -m pytest -q -m full
@@ -39,6 +40,7 @@ fixtures: install
 lint: install
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/ruff format --check src tests benchmarks scripts
+	$(BIN)/lint-imports  # the layers of docs/architecture.md (contracts in pyproject.toml)
 
 bench: install
 	$(BIN)/python benchmarks/run_all.py

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs headless Chromium (Debian packages) for the browser tests of the HTML report.
+# Installs headless Chromium (Debian packages) for the browser tests (Playwright, tests/browser.py).
 # Idempotent: does nothing when /usr/bin/chromium is already there.
 set -euo pipefail
 if [ -x /usr/bin/chromium ]; then

@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TEST_DATA = ROOT / "tests" / "data"
 SAMPLE_DATA = TEST_DATA / "shared"
 FULL_DATA = Path(os.environ.get("WINNOW_DATA", ROOT.parent / "shared" / "data"))
+pytest_plugins = ["browser"]  # Playwright on Debian's chromium: tests/browser.py
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.core  # needs only the core dependencies
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

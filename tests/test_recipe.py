@@ -8,6 +8,8 @@ from winnow import Recipe
 from winnow.errors import RecipeError
 from winnow.steps.core import LengthFilter, Sample
 
+pytestmark = pytest.mark.core  # needs only the core dependencies
+
 
 def base(**extra) -> dict:
     return {"input": {"path": "data/*.jsonl"}, "output": {"path": "out"}, **extra}

@@ -19,6 +19,8 @@ from corpus_sample import write_corpus
 from winnow import Recipe, read_output, run
 from winnow.errors import WinnowError
 
+pytestmark = pytest.mark.core  # needs only the core dependencies
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -18,6 +18,8 @@ from corpus_sample import corpus_lines
 from winnow import read_output, run
 from winnow.errors import InputError, RecipeError
 
+pytestmark = pytest.mark.core  # needs only the core dependencies
+
 
 @pytest.fixture(scope="module")
 def docs(sample_data) -> list[dict]:

@@ -183,5 +183,5 @@ def test_run_end_to_end_extract_and_language(sample_data, tmp_path):
     assert "<div" not in text and "<script" not in text
     quarantine = sorted((tmp_path / "out" / "quarantine").rglob("*.parquet"))
     assert quarantine, "the clipped file must be quarantined"
-    assert orjson.dumps(manifest)  # the manifest is JSON
-    assert '"language_filter"' in orjson.dumps(manifest).decode()
+    assert orjson.dumps(manifest.to_dict())  # the manifest is JSON
+    assert '"language_filter"' in manifest.to_json().decode()

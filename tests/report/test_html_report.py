@@ -9,7 +9,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Page, expect
 
+from browser import PageLog
 from winnow.report.html import write_report
 
 SECTIONS = [
@@ -61,51 +63,70 @@ def test_report_shows_the_run(rich_run: Path, rich_report: Path) -> None:
     assert page.count("<details>") >= 3 and "<pre>" in page
 
 
-@pytest.mark.browser
-def test_report_opens_in_chromium_without_errors(rich_run: Path, rich_report: Path, tmp_path: Path) -> None:
-    from report_browser import CHROMIUM, Browser
+SOURCES_COLUMN = "Array.from(document.querySelectorAll('#sources tbody tr')).map(tr => tr.cells[{}].textContent)"
 
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run scripts/install-browser.sh (make test does)")
-    browser = Browser()
-    try:
-        browser.open(rich_report.as_uri())
-        assert browser.console_errors() == []
-        assert browser.requests() == [rich_report.as_uri()]  # nothing fetched from anywhere else
-        found = browser.evaluate(
-            "Array.from(document.querySelectorAll('section')).map(s => [s.id, s.querySelector('h2').textContent])"
-        )
-        assert [section_id for section_id, _ in found] == SECTIONS
-        charts = browser.evaluate(
-            """Object.fromEntries(Array.from(document.querySelectorAll('section')).map(s => [s.id,
-                 Array.from(s.querySelectorAll('svg.chart')).map(svg => {
-                   const box = svg.getBoundingClientRect();
-                   const bars = Array.from(svg.querySelectorAll('rect.bar')).filter(r => r.getBBox().width > 0 && r.getBBox().height > 0);
-                   return [Math.round(box.width), Math.round(box.height), bars.length];
-                 })]))"""
-        )
-        for section_id in CHARTED:
-            assert charts[section_id], f"no chart in {section_id}"
-            for width, height, bars in charts[section_id]:
-                assert width > 300 and height > 20 and bars > 0, (section_id, width, height, bars)
-        # the sortable tables work (the only script on the page)
-        before = browser.evaluate(
-            "Array.from(document.querySelectorAll('#sources tbody tr td:first-child')).map(td => td.textContent)"
-        )
-        browser.evaluate("document.querySelector('#sources thead th').click()")
-        after = browser.evaluate(
-            "Array.from(document.querySelectorAll('#sources tbody tr td:first-child')).map(td => td.textContent)"
-        )
-        assert after == sorted(before, reverse=True) and after != before
-        assert browser.console_errors() == []
-        shot = tmp_path / "report.png"
-        browser.screenshot(shot)
-        png = shot.read_bytes()
-        assert png[:8] == b"\x89PNG\r\n\x1a\n"
-        width, height = struct.unpack(">II", png[16:24])
-        assert width == 1200 and height > 3000
-    finally:
-        browser.close()
+
+@pytest.mark.browser
+def test_report_opens_in_chromium_without_errors(
+    rich_report: Path, page: Page, page_log: PageLog, tmp_path: Path
+) -> None:
+    """The rich report in Debian's chromium (Playwright, tests/browser.py): no errors, nothing fetched,
+    every section and chart drawn, the sortable tables, <details> and the navigation work."""
+    page.set_viewport_size({"width": 1200, "height": 800})
+    page.goto(rich_report.as_uri())
+    page.wait_for_timeout(200)  # let late console messages arrive
+    assert page_log.errors == []
+    assert page_log.requests == [rich_report.as_uri()]  # nothing fetched from anywhere else
+    found = page.evaluate(
+        "Array.from(document.querySelectorAll('section')).map(s => [s.id, s.querySelector('h2').textContent])"
+    )
+    assert [section_id for section_id, _ in found] == SECTIONS
+    charts = page.evaluate(
+        """Object.fromEntries(Array.from(document.querySelectorAll('section')).map(s => [s.id,
+             Array.from(s.querySelectorAll('svg.chart')).map(svg => {
+               const box = svg.getBoundingClientRect();
+               const bars = Array.from(svg.querySelectorAll('rect.bar')).filter(r => r.getBBox().width > 0 && r.getBBox().height > 0);
+               return [Math.round(box.width), Math.round(box.height), bars.length];
+             })]))"""
+    )
+    for section_id in CHARTED:
+        assert charts[section_id], f"no chart in {section_id}"
+        for width, height, bars in charts[section_id]:
+            assert width > 300 and height > 20 and bars > 0, (section_id, width, height, bars)
+
+    # the sortable tables work (the only script on the page), clicked with the mouse
+    headers = page.locator("#sources thead th")
+    before = page.evaluate(SOURCES_COLUMN.format(0))
+    headers.nth(0).click()
+    after = page.evaluate(SOURCES_COLUMN.format(0))
+    assert after == sorted(before, reverse=True) and after != before
+    headers.nth(0).click()  # a second click sorts the other way
+    assert page.evaluate(SOURCES_COLUMN.format(0)) == sorted(before)
+    headers.nth(2).click()  # "kept documents": numbers, sorted as numbers (1,234 > 999)
+    kept = [int(text.replace(",", "")) for text in page.evaluate(SOURCES_COLUMN.format(2))]
+    assert kept == sorted(kept, reverse=True) and len(set(kept)) > 1
+    assert sorted(page.evaluate(SOURCES_COLUMN.format(0))) == sorted(before)  # rows moved whole
+
+    # an example of a dropped document opens on a click on its summary
+    example = page.locator("#examples details").first
+    expect(example.locator("pre")).to_be_hidden()
+    example.locator("summary").click()
+    expect(example).to_have_attribute("open", "")
+    expect(example.locator("pre")).to_be_visible()
+
+    # the navigation bar jumps to its section
+    page.locator('nav a[href="#pii"]').click()
+    assert page.evaluate("location.hash") == "#pii"
+    expect(page.locator("#pii h2")).to_be_in_viewport()
+
+    assert page_log.errors == []
+    assert page_log.requests == [rich_report.as_uri()]  # in-page links load nothing either
+    shot = tmp_path / "report.png"
+    page.screenshot(path=shot, full_page=True)
+    png = shot.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", png[16:24])
+    assert width == 1200 and height > 3000
 
 
 def test_report_of_a_minimal_run(quickstart_run: Path, tmp_path: Path) -> None:

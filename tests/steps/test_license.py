@@ -14,6 +14,8 @@ from winnow.records import make_batch
 from winnow.steps.license import detect_in_text, license_ids, normalize_license
 from winnow.steps.registry import build_step
 
+pytestmark = pytest.mark.core  # needs only the core dependencies
+
 
 @pytest.fixture(scope="module")
 def docs(sample_data) -> list[dict]:

@@ -15,6 +15,8 @@ from winnow.errors import RecipeError
 from winnow.records import make_batch
 from winnow.steps.registry import build_step
 
+pytestmark = pytest.mark.core  # needs only the core dependencies
+
 
 @pytest.fixture(scope="module")
 def corpus_batch(sample_data: Path):

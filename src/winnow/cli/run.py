@@ -36,14 +36,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
         address=args.address,
         progress=not args.quiet,
     )
-    counts = manifest["counts"]
-    out = manifest["recipe"]["output"]["path"]
+    counts = manifest.counts
+    out = manifest.recipe["output"]["path"]
     print(
-        f"done in {manifest['wall_seconds']:.1f}s: {counts['input']:,} records in, {counts['kept']:,} kept, "
-        f"{counts['rejected']:,} rejected, {counts['quarantined']:,} quarantined"
+        f"done in {manifest.wall_seconds:.1f}s: {counts.input:,} records in, {counts.kept:,} kept, "
+        f"{counts.rejected:,} rejected, {counts.quarantined:,} quarantined"
     )
-    for step in manifest["steps"]:
-        dropped = ", ".join(f"{reason} {n:,}" for reason, n in step["dropped"].items())
-        print(f"  {step['name']:<22} {step['in']:>9,} -> {step['out']:>9,}  {dropped}")
+    for step in manifest.steps:
+        dropped = ", ".join(f"{reason} {n:,}" for reason, n in step.dropped.items())
+        print(f"  {step.name:<22} {step.records_in:>9,} -> {step.out:>9,}  {dropped}")
     print(f"output: {out}/data   (manifest: {out}/_winnow/manifest.json)")
     return 0

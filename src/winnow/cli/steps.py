@@ -19,11 +19,14 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_steps(args: argparse.Namespace) -> int:
+    from winnow.extras import install_hint
     from winnow.steps.registry import all_steps, get_step_class
 
     if args.name:
         cls = get_step_class(args.name)
         print(f"{cls.name}: {textwrap.dedent(cls.__doc__ or '').strip()}\n")
+        if cls.missing():
+            print(f"unavailable: needs {', '.join(cls.missing())} -> {install_hint(cls.extra)}\n")
         print("parameters:")
         for name, field in cls.Params.model_fields.items():
             default = "required" if field.is_required() else f"default {field.default!r}"
@@ -39,6 +42,8 @@ def _cmd_steps(args: argparse.Namespace) -> int:
         print(f"{name:<22} {doc}")
         if params:
             print(f"{'':<22}   params: {params}")
+        if cls.missing():
+            print(f"{'':<22}   unavailable: needs {', '.join(cls.missing())} -> {install_hint(cls.extra)}")
     return 0
 
 

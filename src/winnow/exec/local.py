@@ -18,6 +18,7 @@ from typing import Any
 
 from winnow.errors import WinnowError
 from winnow.exec.shard import ShardJob, run_shard
+from winnow.manifest import ShardStats
 from winnow.steps.base import TaskRunner
 
 _progress_queue = None
@@ -52,7 +53,7 @@ def _report(n: int) -> None:
     _progress_queue.put(n)
 
 
-def _run_in_worker(job: ShardJob) -> dict[str, Any]:
+def _run_in_worker(job: ShardJob) -> ShardStats:
     with _picklable_errors(job.shard.describe()):
         return run_shard(job, _report)
 
@@ -100,7 +101,7 @@ class LocalExecutor:
     def runner(self) -> TaskRunner:
         return LocalTaskRunner(self.workers)
 
-    def run_shards(self, jobs: list[ShardJob], progress: Callable[[int, int], None]) -> list[dict[str, Any]]:
+    def run_shards(self, jobs: list[ShardJob], progress: Callable[[int, int], None]) -> list[ShardStats]:
         """Run the jobs; ``progress(records, shards_done)`` is called as work advances."""
         if self.workers == 1 or len(jobs) <= 1:
             results = []
@@ -117,7 +118,7 @@ class LocalExecutor:
 
         with ctx.Pool(min(self.workers, len(jobs)), initializer=_init_worker, initargs=(queue,)) as pool:
             pending = [pool.apply_async(_run_in_worker, (job,), callback=wake, error_callback=wake) for job in jobs]
-            results: list[dict[str, Any] | None] = [None] * len(jobs)
+            results: list[ShardStats | None] = [None] * len(jobs)
             remaining = set(range(len(jobs)))
             while remaining:
                 finished.wait(0.1)  # progress is shown at least every 0.1 s

@@ -1,7 +1,7 @@
 """The Ray executor: the same shards and the same ``run_shard`` as the local executor, on Ray.
 
 Streaming segments go through Ray Data (one row per shard job, ``map`` runs ``run_shard``
-in Ray tasks with the steps' declared CPUs); global stages' phases run as Ray tasks through
+in Ray tasks with the steps' declared CPUs, GPUs and memory); global stages' phases run as Ray tasks through
 :class:`RayTaskRunner`. It connects to ``address`` (or ``RAY_ADDRESS``) when given, and
 otherwise starts a local cluster with ``workers`` CPUs. On a multi-node cluster the run's
 output path must be storage every node sees (a shared file system or s3://…).
@@ -16,13 +16,24 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from winnow.exec.shard import ShardJob, run_shard
-from winnow.steps.base import TaskRunner
+from winnow.manifest import ShardStats
+from winnow.steps.base import Resources, Step, TaskRunner
 
 
 def _run_job_row(row: dict[str, Any]) -> dict[str, Any]:
-    import orjson
+    return {"stats": run_shard(row["job"]).to_json().decode()}
 
-    return {"stats": orjson.dumps(run_shard(row["job"])).decode()}
+
+def segment_resources(steps: Sequence[Step]) -> dict[str, float]:
+    """What one task running a segment asks of Ray: its steps run one after another in the task,
+    so the most any of them declares (``Step.resources``)."""
+    resources = [step.resources for step in steps] or [Resources()]
+    options = {"num_cpus": max(r.cpus for r in resources)}
+    gpus = max(r.gpus for r in resources)
+    if gpus:
+        options["num_gpus"] = gpus
+    options["memory"] = max(r.memory_gb for r in resources) * 2**30
+    return options
 
 
 class RayTaskRunner(TaskRunner):
@@ -69,20 +80,18 @@ class RayExecutor:
     def runner(self) -> TaskRunner:
         return RayTaskRunner(self.workers)
 
-    def run_shards(self, jobs: list[ShardJob], progress: Callable[[int, int], None]) -> list[dict[str, Any]]:
-        import orjson
+    def run_shards(self, jobs: list[ShardJob], progress: Callable[[int, int], None]) -> list[ShardStats]:
         import ray
 
         if not jobs:
             return []
-        cpus = max((step.resources.cpus for job in jobs[:1] for step in job.steps), default=1.0)
         dataset = ray.data.from_items([{"job": job} for job in jobs], override_num_blocks=len(jobs))
-        rows = dataset.map(_run_job_row, num_cpus=cpus).take_all()
-        results = [orjson.loads(row["stats"]) for row in rows]
+        rows = dataset.map(_run_job_row, **segment_resources(jobs[0].steps)).take_all()
+        results = [ShardStats.from_json(row["stats"]) for row in rows]
         for stats in results:
-            progress(stats["read"], 1)
+            progress(stats.read, 1)
         # Ray Data does not promise order; the plan does.
-        return sorted(results, key=lambda s: s["shard"])
+        return sorted(results, key=lambda s: s.shard)
 
     def close(self) -> None:
         import ray

@@ -32,10 +32,11 @@ from fsspec.core import url_to_fs
 
 from winnow.errors import WinnowError
 from winnow.exec.plan import plan_shards
-from winnow.exec.shard import STAGE_FORMAT, ShardJob, read_marker, write_marker
+from winnow.exec.shard import STAGE_FORMAT, ShardJob, read_marker, write_file
 from winnow.io.base import Shard
 from winnow.io.files import file_fingerprint, protocol_prefix
 from winnow.io.output import OutputFormat, part_files
+from winnow.manifest import Counts, InputSummary, Manifest, OutputFile, ShardStats, SourceCounts, StepStats
 from winnow.recipe import Recipe
 from winnow.steps.base import GlobalStage, Step
 from winnow.version import __version__
@@ -139,6 +140,28 @@ def _load_or_plan(fs, root: str, recipe: Recipe, staging: str) -> list[Shard]:
     return shards
 
 
+@dataclasses.dataclass
+class _Run:
+    """One run's places: the output root on its filesystem, and the paths under it."""
+
+    recipe: Recipe
+    fs: Any
+    root: str
+    protocol: str
+    resume: bool
+
+    def at(self, *parts: str) -> str:
+        return self.protocol + posixpath.join(self.root, *parts)
+
+
+def _as_recipe(recipe: Recipe | str | dict) -> Recipe:
+    if isinstance(recipe, str):
+        return Recipe.load(recipe)
+    if isinstance(recipe, dict):
+        return Recipe.from_dict(recipe)
+    return recipe
+
+
 def run(
     recipe: Recipe | str | dict,
     executor: str = "local",
@@ -147,87 +170,100 @@ def run(
     overwrite: bool = False,
     address: str | None = None,
     progress: bool = False,
-) -> dict[str, Any]:
+) -> Manifest:
     """Run a recipe and return its manifest (also written to ``<output>/_winnow/manifest.json``)."""
-    if isinstance(recipe, str):
-        recipe = Recipe.load(recipe)
-    elif isinstance(recipe, dict):
-        recipe = Recipe.from_dict(recipe)
+    recipe = _as_recipe(recipe)
     steps = recipe.build_steps()
     for step in steps:
         step.check()
     started, wall0 = _now(), time.perf_counter()
     out = recipe.output.path.rstrip("/")
     fs, root = url_to_fs(out)
-    protocol = protocol_prefix(out)
+    where = _Run(recipe, fs, root, protocol_prefix(out), resume)
     _prepare_output(fs, root, recipe.to_yaml(), resume, overwrite)
-
-    def at(*parts: str) -> str:
-        return protocol + posixpath.join(root, *parts)
-
-    staging = at("_winnow", "input")  # pieces of large compressed inputs (see plan_shards)
+    staging = where.at("_winnow", "input")  # pieces of large compressed inputs (see plan_shards)
     shards = _load_or_plan(fs, root, recipe, staging=staging)
 
     engine = _make_executor(executor, workers, address, progress)
-    all_stats: list[dict[str, Any]] = []
-    prepared: dict[int, dict[str, float]] = {}  # step index -> time of a global stage's prepare
     try:
-        segments = _segments(steps)
-        for k, (offset, seg_steps) in enumerate(segments):
-            final = k == len(segments) - 1
-            if k > 0:
-                parts = part_files(at("_winnow", "stages", f"seg-{k - 1}"))
-                stage = seg_steps[0]
-                assert isinstance(stage, GlobalStage)
-                wall, cpu = time.perf_counter(), _cpu_seconds()
-                stage.prepare(parts, at("_winnow", "work", f"{offset:02d}-{stage.name}"), engine.runner())
-                prepared[offset] = {"wall_seconds": time.perf_counter() - wall, "cpu_seconds": _cpu_seconds() - cpu}
-                shards_k = [Shard(i, 0, p, posixpath.basename(p), format=STAGE_FORMAT) for i, p in enumerate(parts)]
-            else:
-                shards_k = shards
-            jobs, done = [], []
-            for shard in shards_k:
-                marker = at("_winnow", "done", f"seg-{k}", f"shard-{shard.index:05d}.json")
-                stats = read_marker(marker) if resume else None
-                if stats is not None:
-                    done.append(stats)
-                    continue
-                jobs.append(
-                    ShardJob(
-                        segment=k,
-                        shard=shard,
-                        spec=recipe.input[shard.input_index] if k == 0 else None,
-                        steps=seg_steps,
-                        step_offset=offset,
-                        data_dir=at("data") if final else at("_winnow", "stages", f"seg-{k}"),
-                        rejected_dir=at("rejected") if recipe.output.keep_rejected else None,
-                        quarantine_dir=at("quarantine"),
-                        marker_path=marker,
-                        output_format=OutputFormat(recipe.output.format, recipe.output.compression),
-                        on_error=recipe.on_error,
-                        batch_size=recipe.batch_size,
-                        final=final,
-                    )
-                )
-            label = "winnow" if len(segments) == 1 else f"winnow [{k + 1}/{len(segments)}]"
-            bar = _Progress(progress, len(shards_k), label)
-            bar(0, len(done))
-            try:
-                all_stats.extend(done + engine.run_shards(jobs, bar))
-            finally:
-                bar.close()
+        all_stats, prepared = _run_segments(where, steps, shards, engine, progress)
         manifest = build_manifest(
             recipe, steps, shards, all_stats, engine, started, time.perf_counter() - wall0, prepared
         )
-        for kind in manifest["outputs"].values():
-            for entry in kind:
-                entry["path"] = posixpath.relpath(entry["path"], root)
+        for entries in manifest.outputs.values():
+            for entry in entries:
+                entry.path = posixpath.relpath(entry.path, root)
     finally:
         engine.close()
-    write_marker(at("_winnow", "manifest.json"), manifest)
+    write_file(where.at("_winnow", "manifest.json"), manifest.to_json())
     if fs.exists(staging):  # only a resumed run would read the staged pieces again
         fs.rm(staging, recursive=True)
     return manifest
+
+
+def _run_segments(
+    where: _Run, steps: list[Step], shards: list[Shard], engine: Any, progress: bool
+) -> tuple[list[ShardStats], dict[int, dict[str, float]]]:
+    """Every segment in turn (a global stage's prepare first): the shards' stats, and the time of
+    each global stage's prepare by step index."""
+    all_stats: list[ShardStats] = []
+    prepared: dict[int, dict[str, float]] = {}
+    segments = _segments(steps)
+    for k, (offset, seg_steps) in enumerate(segments):
+        if k > 0:
+            parts = part_files(where.at("_winnow", "stages", f"seg-{k - 1}"))
+            prepared[offset] = _prepare_stage(where, seg_steps[0], offset, parts, engine)
+            shards_k = [Shard(i, 0, p, posixpath.basename(p), format=STAGE_FORMAT) for i, p in enumerate(parts)]
+        else:
+            shards_k = shards
+        jobs, done = _segment_jobs(where, k, offset, seg_steps, shards_k, final=k == len(segments) - 1)
+        label = "winnow" if len(segments) == 1 else f"winnow [{k + 1}/{len(segments)}]"
+        bar = _Progress(progress, len(shards_k), label)
+        bar(0, len(done))
+        try:
+            all_stats.extend(done + engine.run_shards(jobs, bar))
+        finally:
+            bar.close()
+    return all_stats, prepared
+
+
+def _prepare_stage(where: _Run, stage: Step, offset: int, parts: list[str], engine: Any) -> dict[str, float]:
+    assert isinstance(stage, GlobalStage)
+    wall, cpu = time.perf_counter(), _cpu_seconds()
+    stage.prepare(parts, where.at("_winnow", "work", f"{offset:02d}-{stage.name}"), engine.runner())
+    return {"wall_seconds": time.perf_counter() - wall, "cpu_seconds": _cpu_seconds() - cpu}
+
+
+def _segment_jobs(
+    where: _Run, k: int, offset: int, seg_steps: list[Step], shards: list[Shard], final: bool
+) -> tuple[list[ShardJob], list[ShardStats]]:
+    """The shards of segment ``k`` still to run, and the stats of those a resumed run finished."""
+    recipe = where.recipe
+    jobs, done = [], []
+    for shard in shards:
+        marker = where.at("_winnow", "done", f"seg-{k}", f"shard-{shard.index:05d}.json")
+        stats = read_marker(marker) if where.resume else None
+        if stats is not None:
+            done.append(stats)
+            continue
+        jobs.append(
+            ShardJob(
+                segment=k,
+                shard=shard,
+                spec=recipe.input[shard.input_index] if k == 0 else None,
+                steps=seg_steps,
+                step_offset=offset,
+                data_dir=where.at("data") if final else where.at("_winnow", "stages", f"seg-{k}"),
+                rejected_dir=where.at("rejected") if recipe.output.keep_rejected else None,
+                quarantine_dir=where.at("quarantine"),
+                marker_path=marker,
+                output_format=OutputFormat(recipe.output.format, recipe.output.compression),
+                on_error=recipe.on_error,
+                batch_size=recipe.batch_size,
+                final=final,
+            )
+        )
+    return jobs, done
 
 
 def _cpu_seconds() -> float:
@@ -253,98 +289,110 @@ def build_manifest(
     recipe: Recipe,
     steps: list[Step],
     shards: list[Shard],
-    all_stats: list[dict[str, Any]],
+    all_stats: list[ShardStats],
     engine: Any,
     started: str,
     wall_seconds: float,
     prepared: dict[int, dict[str, float]] | None = None,
-) -> dict[str, Any]:
-    per_step = [
-        {
-            "name": step.name,
-            "params": step.params.model_dump(mode="json"),
-            "global": isinstance(step, GlobalStage),
-            "in": 0,
-            "out": 0,
-            "chars_in": 0,
-            "chars_out": 0,
-            "dropped": Counter(),
-            "wall_seconds": 0.0,
-            "cpu_seconds": 0.0,
-            "counters": Counter(),
-        }
-        for step in steps
-    ]
-    tallies: dict[str, Counter] = defaultdict(Counter)
-    outputs: dict[str, list] = {"data": [], "rejected": [], "quarantine": []}
-    counts = Counter()
-    cpu = 0.0
-    final_segment = max((s["segment"] for s in all_stats), default=0)
-    for stats in sorted(all_stats, key=lambda s: (s["segment"], s["shard"])):
-        for s in stats["steps"]:
-            target = per_step[s["index"]]
-            for key in ("in", "out", "chars_in", "chars_out", "wall_seconds", "cpu_seconds"):
-                target[key] += s.get(key, 0)
-            target["dropped"].update(s["dropped"])
-            target["counters"].update(s["counters"])
-        for key, values in stats["tallies"].items():
-            tallies[key].update(values)
-        if stats["segment"] == 0:
-            counts["input"] += stats["read"] + stats["quarantined"]
-        if stats["segment"] == final_segment:
-            counts["kept"] += stats["kept"]
-            outputs["data"] += stats["outputs"]["data"]
-        counts["rejected"] += stats["rejected"]
-        counts["quarantined"] += stats["quarantined"]
-        outputs["rejected"] += stats["outputs"]["rejected"]
-        outputs["quarantine"] += stats["outputs"]["quarantine"]
-        cpu += stats["cpu_seconds"]
+) -> Manifest:
+    """The run's manifest: its shards' stats summed, with each global stage's prepare time added."""
+    all_stats = sorted(all_stats, key=lambda s: (s.segment, s.shard))
+    final_segment = max((s.segment for s in all_stats), default=0)
+    counts, outputs = _counts_and_outputs(all_stats, final_segment)
+    per_step = _step_totals(steps, all_stats, prepared or {})
+    by_source, by_license = _by_source_and_license(all_stats)
     # A global stage's prepare (signatures, buckets, clusters...) is part of its step's time and
     # of the run's CPU seconds (the data card's compute estimate is built from them).
-    for index, times in (prepared or {}).items():
-        for key in ("wall_seconds", "cpu_seconds"):
-            per_step[index][f"prepare_{key}"] = round(times[key], 3)
-            per_step[index][key] += times[key]
-        cpu += times["cpu_seconds"]
-    by_source: dict[str, dict] = {}
-    by_license: dict[str, dict] = {}
+    cpu = sum(s.cpu_seconds for s in all_stats) + sum(t["cpu_seconds"] for t in (prepared or {}).values())
+    return Manifest(
+        winnow_version=__version__,
+        recipe=recipe.to_dict(),
+        executor=engine.name,
+        workers=engine.workers,
+        started_at=started,
+        finished_at=_now(),
+        versions=dict(_versions()),
+        inputs=_inputs(recipe, shards),
+        shards=len(shards),
+        counts=counts,
+        steps=per_step,
+        by_source=by_source,
+        by_license=by_license,
+        outputs=outputs,
+        wall_seconds=round(wall_seconds, 3),
+        cpu_seconds=round(cpu, 3),
+    )
+
+
+def _step_totals(
+    steps: list[Step], all_stats: list[ShardStats], prepared: dict[int, dict[str, float]]
+) -> list[StepStats]:
+    totals = [
+        StepStats(
+            name=step.name,
+            params=step.params.model_dump(mode="json"),
+            is_global=isinstance(step, GlobalStage),
+            section=step.report_section,
+        )
+        for step in steps
+    ]
+    for stats in all_stats:
+        for s in stats.steps:
+            totals[s.index] = totals[s.index] + s
+    for index, times in prepared.items():
+        totals[index] = totals[index].model_copy(
+            update={
+                "prepare_wall_seconds": round(times["wall_seconds"], 3),
+                "prepare_cpu_seconds": round(times["cpu_seconds"], 3),
+                "wall_seconds": totals[index].wall_seconds + times["wall_seconds"],
+                "cpu_seconds": totals[index].cpu_seconds + times["cpu_seconds"],
+            }
+        )
+    return [total.finished() for total in totals]
+
+
+def _counts_and_outputs(all_stats: list[ShardStats], final_segment: int) -> tuple[Counts, dict[str, list[OutputFile]]]:
+    counts = Counts()
+    outputs: dict[str, list[OutputFile]] = {"data": [], "rejected": [], "quarantine": []}
+    for stats in all_stats:
+        if stats.segment == 0:
+            counts.input += stats.read + stats.quarantined
+        if stats.segment == final_segment:
+            counts.kept += stats.kept
+            outputs["data"] += stats.outputs["data"]
+        counts.rejected += stats.rejected
+        counts.quarantined += stats.quarantined
+        outputs["rejected"] += stats.outputs["rejected"]
+        outputs["quarantine"] += stats.outputs["quarantine"]
+    return counts, outputs
+
+
+def _by_source_and_license(
+    all_stats: list[ShardStats],
+) -> tuple[dict[str, SourceCounts], dict[str, SourceCounts]]:
+    tallies: dict[str, Counter] = defaultdict(Counter)
+    for stats in all_stats:
+        for key, values in stats.tallies.items():
+            tallies[key].update(values)
+    by_source: dict[str, SourceCounts] = {}
+    by_license: dict[str, SourceCounts] = {}
     for key, values in sorted(tallies.items()):
         column, value = key.split("\t", 1)
-        row = {name: values.get(name, 0) for name in ("input_docs", "input_chars", "kept_docs", "kept_chars")}
-        (by_source if column == "source" else by_license)[value] = row
-    for entry in per_step:
-        entry["dropped"] = dict(entry["dropped"].most_common())
-        entry["counters"] = dict(sorted(entry["counters"].items()))
-        entry["wall_seconds"] = round(entry["wall_seconds"], 3)
-        entry["cpu_seconds"] = round(entry["cpu_seconds"], 3)
+        (by_source if column == "source" else by_license)[value] = SourceCounts(**values)
+    return by_source, by_license
+
+
+def _inputs(recipe: Recipe, shards: list[Shard]) -> list[InputSummary]:
     inputs = []
     for i, spec in enumerate(recipe.input):
         files = sorted({s.source_file for s in shards if s.input_index == i})
         inputs.append(
-            {
-                "path": spec.path,
-                "source": spec.source_name,
-                "license": spec.license,
-                "format": next((s.format for s in shards if s.input_index == i), spec.format),
-                "files": [file_fingerprint(f) for f in files],
-            }
+            InputSummary(
+                path=spec.path,
+                source=spec.source_name,
+                license=spec.license,
+                format=next((s.format for s in shards if s.input_index == i), spec.format),
+                files=[file_fingerprint(f) for f in files],
+            )
         )
-    counts = {key: counts.get(key, 0) for key in ("input", "kept", "rejected", "quarantined")}
-    return {
-        "winnow_version": __version__,
-        "recipe": recipe.to_dict(),
-        "executor": engine.name,
-        "workers": engine.workers,
-        "started_at": started,
-        "finished_at": _now(),
-        "versions": dict(_versions()),
-        "inputs": inputs,
-        "shards": len(shards),
-        "counts": counts,
-        "steps": per_step,
-        "by_source": by_source,
-        "by_license": by_license,
-        "outputs": outputs,
-        "wall_seconds": round(wall_seconds, 3),
-        "cpu_seconds": round(cpu, 3),
-    }
+    return inputs

@@ -18,17 +18,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 from fsspec.core import url_to_fs
 
-from winnow.errors import InputError, WinnowError
+from winnow.errors import WinnowError
 from winnow.io.base import DEFAULT_BATCH_SIZE, ErrorSink, InputSpec, Shard, readers
 from winnow.io.output import OutputFormat, PartWriter, SplitWriter
 from winnow.io.parquet import read_records
+from winnow.manifest import OutputFile, ShardStats, StepStats
 from winnow.records import REASON
-from winnow.steps.base import Step
+from winnow.steps.base import Step, StepResult
 
 STAGE_FORMAT = "winnow-parquet"  # a part written by an earlier segment of the same run
 
@@ -129,141 +129,149 @@ def _quarantine_table(rows: list[dict[str, Any]]) -> pa.Table:
     )
 
 
-def run_shard(job: ShardJob, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+class _ShardWriters:
+    """The part writers of one shard: kept records, rejected records (when kept), quarantined rows."""
+
+    def __init__(self, job: ShardJob):
+        for directory in (job.data_dir, job.quarantine_dir, job.rejected_dir):
+            if directory:
+                _remove_stale(directory, job.part_name)
+        self.kept = (
+            SplitWriter(job.data_dir, job.part_name, job.output_format)
+            if job.final
+            else PartWriter(job.data_dir, job.part_name, OutputFormat("parquet"))
+        )
+        self.rejected = (
+            PartWriter(job.rejected_dir, job.part_name, OutputFormat("parquet")) if job.rejected_dir else None
+        )
+        self.quarantine = PartWriter(job.quarantine_dir, job.part_name, OutputFormat("parquet"))
+        self.all = [w for w in (self.kept, self.rejected, self.quarantine) if w is not None]
+
+    def close(self) -> None:
+        for writer in self.all:
+            writer.close()
+
+    def abort(self) -> None:
+        for writer in self.all:
+            writer.abort()
+
+    def commit(self) -> dict[str, list[OutputFile]]:
+        committed = {
+            "data": self.kept.commit(),
+            "rejected": self.rejected.commit() if self.rejected else [],
+            "quarantine": self.quarantine.commit(),
+        }
+        return {kind: [OutputFile(**entry) for entry in entries] for kind, entries in committed.items()}
+
+
+def _run_step(step: Step, batch: pa.Table, job: ShardJob) -> StepResult:
+    try:
+        return step.apply(batch)
+    except WinnowError:
+        raise
+    except Exception as error:  # a step bug: name the step and the shard
+        raise WinnowError(
+            f"step {step.name!r} failed on {job.shard.describe()}: {type(error).__name__}: {error}"
+        ) from error
+
+
+def _through_steps(job: ShardJob, batch: pa.Table, stats: ShardStats, writers: _ShardWriters) -> pa.Table:
+    """Stream one batch through the segment's steps, counting into ``stats``; returns what is kept."""
+    chars = _chars(batch) if job.steps else 0
+    for step_stats, step in zip(stats.steps, job.steps, strict=True):
+        if batch.num_rows == 0:
+            break
+        t0, c0 = time.perf_counter(), time.process_time()
+        result = _run_step(step, batch, job)
+        step_stats.wall_seconds += time.perf_counter() - t0
+        step_stats.cpu_seconds += time.process_time() - c0
+        step_stats.records_in += batch.num_rows
+        step_stats.out += result.kept.num_rows
+        step_stats.chars_in += chars
+        chars = _chars(result.kept)  # after the step: rewriting steps change it too
+        step_stats.chars_out += chars
+        if step.counters:
+            step_stats.counters = _merged(step_stats.counters, step.counters)
+            step.counters.clear()
+        if result.rejected is not None and result.rejected.num_rows:
+            stats.rejected += result.rejected.num_rows
+            step_stats.count_dropped(result.rejected.column(REASON).to_pylist(), f"{step.name}: ")
+            if writers.rejected is not None:
+                writers.rejected.write(result.rejected)
+        batch = result.kept
+    return batch
+
+
+def _merged(into: dict, counters: Counter) -> dict:
+    for key, value in counters.items():
+        into[key] = into.get(key, 0) + value
+    return into
+
+
+def run_shard(job: ShardJob, progress: Callable[[int], None] | None = None) -> ShardStats:
     """Run one shard; returns (and writes to its marker) the shard's counts."""
     wall_start, cpu_start = time.perf_counter(), time.process_time()
     errors = ErrorSink(job.on_error)
-    directories = [job.data_dir, job.quarantine_dir] + ([job.rejected_dir] if job.rejected_dir else [])
-    for directory in directories:
-        _remove_stale(directory, job.part_name)
-    kept_writer = (
-        SplitWriter(job.data_dir, job.part_name, job.output_format)
-        if job.final
-        else PartWriter(job.data_dir, job.part_name, OutputFormat("parquet"))
+    writers = _ShardWriters(job)
+    stats = ShardStats(
+        segment=job.segment,
+        shard=job.shard.index,
+        file=job.shard.describe(),
+        steps=[StepStats(index=job.step_offset + i) for i in range(len(job.steps))],
     )
-    rejected_writer = PartWriter(job.rejected_dir, job.part_name, OutputFormat("parquet")) if job.rejected_dir else None
-    quarantine_writer = PartWriter(job.quarantine_dir, job.part_name, OutputFormat("parquet"))
-    writers = [w for w in (kept_writer, rejected_writer, quarantine_writer) if w is not None]
-
-    step_stats = [
-        {
-            "in": 0,
-            "out": 0,
-            "chars_in": 0,
-            "chars_out": 0,
-            "dropped": Counter(),
-            "wall_seconds": 0.0,
-            "cpu_seconds": 0.0,
-            "counters": Counter(),
-        }
-        for _ in job.steps
-    ]
     tallies: dict[str, Counter] = defaultdict(Counter)
-    read = kept = rejected = quarantined = 0
+
+    def quarantine() -> int:
+        bad = errors.take()
+        if bad:
+            stats.quarantined += len(bad)
+            writers.quarantine.write(_quarantine_table(bad))
+        return len(bad)
+
     try:
         for batch in _batches(job, errors):
-            bad = errors.take()
-            if bad:
-                quarantined += len(bad)
-                quarantine_writer.write(_quarantine_table(bad))
-            read += batch.num_rows
-            batch_records = batch.num_rows + len(bad)
+            batch_records = batch.num_rows + quarantine()
+            stats.read += batch.num_rows
             if job.segment == 0:
                 _tally(batch, tallies, "input")
-            chars = _chars(batch) if job.steps else 0
-            for stats, step in zip(step_stats, job.steps, strict=True):
-                if batch.num_rows == 0:
-                    break
-                t0, c0 = time.perf_counter(), time.process_time()
-                try:
-                    result = step.process(batch)
-                except WinnowError:
-                    raise
-                except Exception as error:  # a step bug: name the step and the shard
-                    raise WinnowError(
-                        f"step {step.name!r} failed on {job.shard.describe()}: {type(error).__name__}: {error}"
-                    ) from error
-                stats["wall_seconds"] += time.perf_counter() - t0
-                stats["cpu_seconds"] += time.process_time() - c0
-                stats["in"] += batch.num_rows
-                stats["out"] += result.kept.num_rows
-                stats["chars_in"] += chars
-                chars = _chars(result.kept)  # after the step: rewriting steps change it too
-                stats["chars_out"] += chars
-                if step.counters:
-                    stats["counters"].update(step.counters)
-                    step.counters.clear()
-                if result.rejected is not None and result.rejected.num_rows:
-                    rejected += result.rejected.num_rows
-                    prefix = f"{step.name}: "
-                    for reason in result.rejected.column(REASON).to_pylist():
-                        stats["dropped"][reason.removeprefix(prefix)] += 1
-                    if rejected_writer is not None:
-                        rejected_writer.write(result.rejected)
-                batch = result.kept
-            kept += batch.num_rows
+            batch = _through_steps(job, batch, stats, writers)
+            stats.kept += batch.num_rows
             if job.final:
                 _tally(batch, tallies, "kept")
-            kept_writer.write(batch)
+            writers.kept.write(batch)
             if progress is not None:
                 progress(batch_records)
-        bad = errors.take()  # rows reported after the last batch
-        if bad:
-            quarantined += len(bad)
-            quarantine_writer.write(_quarantine_table(bad))
-        for writer in writers:
-            writer.close()
-    except InputError:
-        for writer in writers:
-            writer.abort()
-        raise
+        quarantine()  # rows reported after the last batch
+        writers.close()
     except BaseException:
-        for writer in writers:
-            writer.abort()
+        writers.abort()
         raise
-
-    outputs = {
-        "data": kept_writer.commit(),
-        "rejected": rejected_writer.commit() if rejected_writer else [],
-        "quarantine": quarantine_writer.commit(),
-    }
-    stats = {
-        "segment": job.segment,
-        "shard": job.shard.index,
-        "file": job.shard.describe(),
-        "read": read,
-        "kept": kept,
-        "rejected": rejected,
-        "quarantined": quarantined,
-        "steps": [
-            {
-                "index": job.step_offset + i,
-                **{k: (dict(v) if isinstance(v, Counter) else v) for k, v in s.items()},
-            }
-            for i, s in enumerate(step_stats)
-        ],
-        "tallies": {key: dict(counter) for key, counter in tallies.items()},
-        "outputs": outputs,
-        "wall_seconds": time.perf_counter() - wall_start,
-        "cpu_seconds": time.process_time() - cpu_start,
-    }
+    stats.outputs = writers.commit()
+    stats.tallies = {key: dict(counter) for key, counter in tallies.items()}
+    stats.wall_seconds = time.perf_counter() - wall_start
+    stats.cpu_seconds = time.process_time() - cpu_start
     write_marker(job.marker_path, stats)
     return stats
 
 
-def write_marker(path: str, stats: dict[str, Any]) -> None:
-    """Write a completion marker atomically: it exists whole or not at all."""
+def write_file(path: str, data: bytes) -> None:
+    """Write a file atomically (a temporary name, then a rename): it exists whole or not at all."""
     fs, p = url_to_fs(path)
     fs.makedirs(posixpath.dirname(p), exist_ok=True)
     tmp = posixpath.join(posixpath.dirname(p), ".tmp-" + posixpath.basename(p))
     with fs.open(tmp, "wb") as f:
-        f.write(orjson.dumps(stats))
+        f.write(data)
     fs.mv(tmp, p)
 
 
-def read_marker(path: str) -> dict[str, Any] | None:
+def write_marker(path: str, stats: ShardStats) -> None:
+    """Write a shard's completion marker atomically."""
+    write_file(path, stats.to_json())
+
+
+def read_marker(path: str) -> ShardStats | None:
     fs, p = url_to_fs(path)
     if not fs.exists(p):
         return None
     with fs.open(p, "rb") as f:
-        return orjson.loads(f.read())
+        return ShardStats.from_json(f.read())

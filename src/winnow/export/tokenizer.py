@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+from typing import TYPE_CHECKING, Any
 
 from winnow.errors import WinnowError
 from winnow.export.documents import iter_texts
 
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
+
 END_OF_DOCUMENT = "<|endoftext|>"
 # Names of the end-of-document token in common tokenizer.json files, tried in this order.
 EOD_CANDIDATES = (END_OF_DOCUMENT, "<|end_of_text|>", "</s>", "<eos>", "<|im_end|>", "[SEP]")
+
+
+def _tokenizers() -> Any:
+    """The ``tokenizers`` package (the tokens extra), or an error that says how to install it."""
+    try:
+        import tokenizers
+    except ModuleNotFoundError:
+        raise WinnowError("tokenizers is not installed: pip install 'winnow[tokens]'") from None
+    return tokenizers
 
 
 def train_tokenizer(data: list[str], vocab_size: int, output: str) -> None:
@@ -22,13 +33,14 @@ def train_tokenizer(data: list[str], vocab_size: int, output: str) -> None:
     the script, whitespace or control characters. ``<|endoftext|>`` is the end-of-document token."""
     if vocab_size < 257 + 1:
         raise WinnowError(f"vocab size {vocab_size} is too small: a byte-level BPE needs at least 258")
-    tokenizer = Tokenizer(models.BPE())
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
-    tokenizer.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
+    tk = _tokenizers()
+    tokenizer = tk.Tokenizer(tk.models.BPE())
+    tokenizer.pre_tokenizer = tk.pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    tokenizer.decoder = tk.decoders.ByteLevel()
+    trainer = tk.trainers.BpeTrainer(
         vocab_size=vocab_size,
         special_tokens=[END_OF_DOCUMENT],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        initial_alphabet=tk.pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
     tokenizer.train_from_iterator(iter_texts(data), trainer=trainer)
@@ -43,8 +55,9 @@ def load_tokenizer(path: str) -> Tokenizer:
     encoded as the plain text they are, so the end-of-document id only ever ends a document."""
     if not Path(path).is_file():
         raise WinnowError(f"tokenizer not found: {path} (give a local tokenizer.json; hub names are not fetched)")
+    tokenizers = _tokenizers()
     try:
-        tokenizer = Tokenizer.from_file(path)
+        tokenizer = tokenizers.Tokenizer.from_file(path)
     except Exception as error:  # tokenizers raises a bare Exception on bad files
         raise WinnowError(f"{path}: not a valid tokenizer.json ({error})") from None
     tokenizer.encode_special_tokens = True

@@ -26,6 +26,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from winnow.errors import InputError, RecipeError
+from winnow.extras import require
 from winnow.records import UNKNOWN_LICENSE, derived_id, encode_meta, make_batch
 
 DEFAULT_BATCH_SIZE = 2048  # records per batch: big enough for vectorised steps, small in memory
@@ -185,6 +186,10 @@ class Reader:
     format: ClassVar[str] = ""
     extensions: ClassVar[tuple[str, ...]] = ()  # e.g. (".jsonl", ".json", ".ndjson")
     splittable: ClassVar[bool] = False  # uncompressed files may be cut into byte ranges
+    # Optional dependencies (import names) and the winnow extra that installs them; checked when
+    # a recipe's input is planned, before any data is read.
+    needs: ClassVar[tuple[str, ...]] = ()
+    extra: ClassVar[str | None] = None
 
     @classmethod
     def can_split(cls, url: str) -> bool:
@@ -238,6 +243,14 @@ def is_compressed(name: str) -> bool:
 
 
 def format_of(path: str, declared: str | None) -> str:
+    """The input format of ``path``; raises when it is unknown or its reader's dependencies are missing."""
+    fmt = _format_of(path, declared)
+    reader = readers()[fmt]
+    require(f"the {fmt} reader ({path})", reader.needs, reader.extra)
+    return fmt
+
+
+def _format_of(path: str, declared: str | None) -> str:
     known = readers()
     if declared:
         if declared not in known:

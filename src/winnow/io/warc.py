@@ -58,6 +58,8 @@ class WarcReader(Reader):
     # ``.warc.gz`` is matched after the compression suffix is stripped; ``.lz4`` is not a compression
     # fsspec knows, so it is listed in full. WAT (JSON metadata) files hold no documents.
     extensions = (".warc", ".arc", ".warc.lz4", ".warc.wet")
+    needs = ("warcio", "fastwarc")  # fastwarc: .warc.lz4 only, but it comes with the same extra
+    extra = "warc"
 
     def read(
         self, shard: Shard, spec: InputSpec, errors: ErrorSink, batch_size: int = DEFAULT_BATCH_SIZE

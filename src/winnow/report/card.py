@@ -14,7 +14,8 @@ from typing import Any
 
 import yaml
 
-from winnow.report.stats import run_summary, step_counters
+from winnow.manifest import Manifest, Section, StepStats
+from winnow.report.stats import run_summary
 
 TO_FILL = "**[TO FILL IN]**"
 # Energy estimate: stated, simple and conservative, so a reader can redo it with their own numbers.
@@ -67,6 +68,7 @@ def render_card(s: dict[str, Any]) -> str:
         _decontamination(m),
         _mixture(m, s),
         _language_length(s),
+        _conversations(s),
         _tokens(s),
         _compute(m, s),
         _limitations(m, s),
@@ -76,35 +78,36 @@ def render_card(s: dict[str, Any]) -> str:
 
 
 def _summary(s: dict[str, Any]) -> str:
-    m, counts = s["manifest"], s["manifest"]["counts"]
+    m: Manifest = s["manifest"]
+    counts = m.counts
     rows = [
-        ["input documents", counts["input"]],
-        ["kept documents", counts["kept"]],
-        ["rejected documents", counts["rejected"]],
-        ["quarantined input rows", counts["quarantined"]],
-        ["kept characters", sum(v["kept_chars"] for v in m.get("by_source", {}).values())],
+        ["input documents", counts.input],
+        ["kept documents", counts.kept],
+        ["rejected documents", counts.rejected],
+        ["quarantined input rows", counts.quarantined],
+        ["kept characters", sum(v.kept_chars for v in m.by_source.values())],
         ["kept words (whitespace-separated)", s["kept"]["words"]],
     ]
     if s.get("tokens"):
         rows.append(["tokens (with one end-of-document token per document)", s["tokens"]["tokens"]])
-    rows += [["sources", len(m.get("by_source", {}))], ["licences", len(m.get("by_license", {}))]]
+    rows += [["sources", len(m.by_source)], ["licences", len(m.by_license)]]
     return "## Summary\n\n" + table(["what", "value"], rows)
 
 
 def _sources(s: dict[str, Any]) -> str:
-    m = s["manifest"]
+    m: Manifest = s["manifest"]
     inputs = table(
         ["input", "source name", "declared licence", "format", "files", "bytes"],
         [
             [
-                i["path"],
-                i["source"],
-                i.get("license", "unknown"),
-                i.get("format", ""),
-                len(i["files"]),
-                sum(f.get("bytes", 0) for f in i["files"]),
+                i.path,
+                i.source,
+                i.license,
+                i.format or "",
+                len(i.files),
+                sum(f.get("bytes", 0) for f in i.files),
             ]
-            for i in m.get("inputs", [])
+            for i in m.inputs
         ],
     )
     licences = s.get("source_licenses", {})
@@ -121,24 +124,22 @@ def _sources(s: dict[str, Any]) -> str:
             [
                 src,
                 ", ".join(licences.get(src, {})) or "-",
-                v["input_docs"],
-                v["input_chars"],
-                v["kept_docs"],
-                v["kept_chars"],
+                v.input_docs,
+                v.input_chars,
+                v.kept_docs,
+                v.kept_chars,
             ]
-            for src, v in sorted(m.get("by_source", {}).items(), key=lambda kv: (-kv[1]["input_docs"], kv[0]))
+            for src, v in sorted(m.by_source.items(), key=lambda kv: (-kv[1].input_docs, kv[0]))
         ],
     )
     by_license = table(
         ["licence", "input documents", "input characters", "kept documents", "kept characters"],
         [
-            [lic, v["input_docs"], v["input_chars"], v["kept_docs"], v["kept_chars"]]
-            for lic, v in sorted(m.get("by_license", {}).items(), key=lambda kv: (-kv[1]["input_docs"], kv[0]))
+            [lic, v.input_docs, v.input_chars, v.kept_docs, v.kept_chars]
+            for lic, v in sorted(m.by_license.items(), key=lambda kv: (-kv[1].input_docs, kv[0]))
         ],
     )
-    from winnow.steps.license import renamings
-
-    renamed = renamings(m.get("steps", []))
+    renamed = m.renamings()
     note = (
         "\nLicences are as declared by the input (a per-record field or the recipe's `license`); "
         "`unknown` means none was declared.\n"
@@ -171,29 +172,29 @@ def _collection(s: dict[str, Any]) -> str:
     return "## Collection dates\n\n" + table(["source", "first collected", "last collected"], rows)
 
 
-def _effect(step: dict[str, Any]) -> str:
-    dropped = sum(step["dropped"].values())
-    text = f"{n(step['in'])} documents in, {n(step['out'])} out"
+def _effect(step: StepStats) -> str:
+    dropped = sum(step.dropped.values())
+    text = f"{n(step.records_in)} documents in, {n(step.out)} out"
     if dropped:
         text += "; dropped: " + ", ".join(
-            f"{reason} {n(c)}" for reason, c in sorted(step["dropped"].items(), key=lambda kv: -kv[1])
+            f"{reason} {n(c)}" for reason, c in sorted(step.dropped.items(), key=lambda kv: -kv[1])
         )
-    if step.get("counters"):
-        text += "; counters: " + ", ".join(f"{k} {n(v)}" for k, v in step["counters"].items())
+    if step.counters:
+        text += "; counters: " + ", ".join(f"{k} {n(v)}" for k, v in step.counters.items())
     return text
 
 
-def _steps(m: dict[str, Any]) -> str:
-    if not m["steps"]:
+def _steps(m: Manifest) -> str:
+    if not m.steps:
         return "## Processing steps\n\nNone: the records were read and written unchanged.\n"
     rows = [
-        [i, st["name"], st["in"], st["out"], sum(st["dropped"].values()), st["wall_seconds"], st["cpu_seconds"]]
-        for i, st in enumerate(m["steps"], 1)
+        [i, st.name, st.records_in, st.out, sum(st.dropped.values()), st.wall_seconds, st.cpu_seconds]
+        for i, st in enumerate(m.steps, 1)
     ]
     details = []
-    for i, st in enumerate(m["steps"], 1):
-        params = json.dumps(st["params"], sort_keys=True)
-        details.append(f"{i}. **{st['name']}** `{params}` — {_effect(st)}.")
+    for i, st in enumerate(m.steps, 1):
+        params = json.dumps(st.params or {}, sort_keys=True)
+        details.append(f"{i}. **{st.name}** `{params}` — {_effect(st)}.")
     return (
         "## Processing steps\n\nIn order; every dropped document is kept with its reason in `rejected/`.\n\n"
         + table(["#", "step", "in", "out", "dropped", "wall seconds", "CPU seconds"], rows)
@@ -203,17 +204,17 @@ def _steps(m: dict[str, Any]) -> str:
     )
 
 
-def _dedup(m: dict[str, Any], s: dict[str, Any]) -> str:
-    steps = [st for st in m["steps"] if st["name"].endswith("dedup")]
+def _dedup(m: Manifest, s: dict[str, Any]) -> str:
+    steps = m.steps_in(Section.DEDUP)
     if not steps:
         return "## Deduplication\n\nNo deduplication step was run: the data may contain exact and near duplicates.\n"
     rows = [
         [
-            st["name"],
-            st["in"],
-            st.get("counters", {}).get("duplicates", sum(st["dropped"].values())),
-            st.get("counters", {}).get("clusters", 0),
-            json.dumps(st["params"], sort_keys=True),
+            st.name,
+            st.records_in,
+            st.counters.get("duplicates", sum(st.dropped.values())),
+            st.counters.get("clusters", 0),
+            json.dumps(st.params or {}, sort_keys=True),
         ]
         for st in steps
     ]
@@ -229,13 +230,13 @@ def _dedup(m: dict[str, Any], s: dict[str, Any]) -> str:
     return text
 
 
-def _pii(m: dict[str, Any]) -> str:
-    steps = [st for st in m["steps"] if st["name"] == "pii"]
+def _pii(m: Manifest) -> str:
+    steps = m.steps_in(Section.PII)
     if not steps:
         return "## Personal data (PII)\n\nNo PII step was run: personal data (e-mail addresses, phone numbers, keys…) was not looked for.\n"
-    counters = step_counters(m, "pii")
+    counters = m.counters_of(Section.PII)
     docs = counters.pop("docs_with_pii", 0)
-    params = steps[0]["params"]
+    params = steps[0].params or {}
     rows = [[kind, count] for kind, count in sorted(counters.items(), key=lambda kv: -kv[1])]
     return (
         f"## Personal data (PII)\n\nMode `{params.get('mode')}` over types {', '.join(params.get('types', []))}: "
@@ -243,19 +244,19 @@ def _pii(m: dict[str, Any]) -> str:
     )
 
 
-def _decontamination(m: dict[str, Any]) -> str:
-    steps = [st for st in m["steps"] if st["name"].startswith("decontam")]
+def _decontamination(m: Manifest) -> str:
+    steps = m.steps_in(Section.DECONTAMINATION)
     if not steps:
         return "## Decontamination\n\nNo decontamination step was run: benchmark test items may be present.\n"
-    lines = [f"- **{st['name']}** `{json.dumps(st['params'], sort_keys=True)}` — {_effect(st)}." for st in steps]
+    lines = [f"- **{st.name}** `{json.dumps(st.params or {}, sort_keys=True)}` — {_effect(st)}." for st in steps]
     return "## Decontamination\n\n" + "\n".join(lines) + "\n"
 
 
-def _mixture(m: dict[str, Any], s: dict[str, Any]) -> str:
+def _mixture(m: Manifest, s: dict[str, Any]) -> str:
     parts = []
-    mix = [st for st in m["steps"] if st["name"] == "mix"]
+    mix = m.steps_in(Section.MIX)
     if mix:
-        params, counters = mix[0]["params"], mix[0].get("counters", {})
+        params, counters = mix[0].params or {}, mix[0].counters
         by, weights = params.get("by", "tokens"), params.get("weights", {})
         amounts = {src: counters.get(f"{by}.{src}", 0) for src in weights}
         total = sum(amounts.values()) or 1
@@ -270,7 +271,7 @@ def _mixture(m: dict[str, Any], s: dict[str, Any]) -> str:
             + table(["source", "weight", f"{by} selected", "share", "documents selected"], rows)
         )
     if s["splits"]:
-        split_params = next((st["params"] for st in m["steps"] if st["name"] == "split"), {})
+        split_params = next((st.params for st in m.steps_in(Section.SPLIT)), {})
         parts.append(
             f"### Splits\n\nBy a hash of the id (near-duplicates by their cluster), requested {json.dumps(split_params)}.\n\n"
             + table(
@@ -299,6 +300,23 @@ def _language_length(s: dict[str, Any]) -> str:
     return text + "Length of the kept documents:\n\n" + table(["", "min", "p10", "median", "mean", "p90", "max"], rows)
 
 
+def _conversations(s: dict[str, Any]) -> str:
+    c = s.get("conversations")
+    if c is None:
+        return ""
+    kinds = ", ".join(f"{n:,} {kind}" for kind, n in c.kinds.items())
+    rated = f", {c.rated_completions:,} rated completions" if c.rated_completions else ""
+    text = (
+        f"## Conversations\n\n{c.records:,} post-training records ({kinds}); {c.preference_pairs:,} preference "
+        f"pairs{rated}. Refusal or boilerplate responses (the shipped `refusal_filter` phrases): {c.refusals:,} "
+        f"records ({100 * c.refusal_share:.1f}%).\n\n"
+    )
+    text += "Turns per record (prompt and chosen response):\n\n" + table(list(c.turns), [list(c.turns.values())])
+    rows = [[role, r.messages, r.words, r.words_per_message] for role, r in c.roles.items()]
+    header = ["role", "messages", "words", "words per message"]
+    return text + "\nMessages and words (whitespace tokens) per role:\n\n" + table(header, rows)
+
+
 def _tokens(s: dict[str, Any]) -> str:
     t = s.get("tokens")
     if not t:
@@ -314,9 +332,9 @@ def _tokens(s: dict[str, Any]) -> str:
     )
 
 
-def _compute(m: dict[str, Any], s: dict[str, Any]) -> str:
-    cpu = float(m.get("cpu_seconds", 0.0))
-    rows = [["curation run (`winnow run`)", m.get("wall_seconds", 0.0), cpu]]
+def _compute(m: Manifest, s: dict[str, Any]) -> str:
+    cpu = float(m.cpu_seconds)
+    rows = [["curation run (`winnow run`)", m.wall_seconds, cpu]]
     t = s.get("tokens")
     if t and "cpu_seconds" in t:
         rows.append(["tokenisation (`winnow tokenize`)", t.get("wall_seconds", 0.0), float(t["cpu_seconds"])])
@@ -332,23 +350,23 @@ def _compute(m: dict[str, Any], s: dict[str, Any]) -> str:
     )
 
 
-def _limitations(m: dict[str, Any], s: dict[str, Any]) -> str:
+def _limitations(m: Manifest, s: dict[str, Any]) -> str:
     notes = []
-    unknown = m.get("by_license", {}).get("unknown", {}).get("kept_docs", 0)
+    unknown = m.by_license["unknown"].kept_docs if "unknown" in m.by_license else 0
     if unknown:
         notes.append(f"{n(unknown)} kept documents have no declared licence (`unknown`).")
-    if m["counts"]["quarantined"]:
-        notes.append(f"{n(m['counts']['quarantined'])} input rows could not be read and were quarantined.")
+    if m.counts.quarantined:
+        notes.append(f"{n(m.counts.quarantined)} input rows could not be read and were quarantined.")
     measured = "".join(f"\n- {note}" for note in notes)
     return (
         f"## Known limitations\n\n{TO_FILL} Biases, gaps, risks and what the data should not be used for.{measured}\n"
     )
 
 
-def _reproduce(m: dict[str, Any]) -> str:
-    recipe = yaml.safe_dump(m.get("recipe", {}), sort_keys=False, allow_unicode=True)
-    versions = ", ".join(f"{k} {v}" for k, v in m.get("versions", {}).items())
+def _reproduce(m: Manifest) -> str:
+    recipe = yaml.safe_dump(m.recipe, sort_keys=False, allow_unicode=True)
+    versions = ", ".join(f"{k} {v}" for k, v in m.versions.items())
     return (
-        f"## Reproduce\n\nRun started {m.get('started_at')}, finished {m.get('finished_at')}, {m.get('executor')} executor, "
-        f"{m.get('workers')} workers. Versions: {versions}.\n\n```yaml\n{recipe}```\n"
+        f"## Reproduce\n\nRun started {m.started_at}, finished {m.finished_at}, {m.executor} executor, "
+        f"{m.workers} workers. Versions: {versions}.\n\n```yaml\n{recipe}```\n"
     )

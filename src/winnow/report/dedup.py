@@ -15,8 +15,8 @@ import pyarrow.compute as pc
 
 from winnow.errors import WinnowError
 from winnow.io.output import iter_part, part_files
+from winnow.report.stats import dedup_steps, find_manifest
 
-DEDUP_STEPS = ("exact_dedup", "minhash_dedup")
 _SIZE_BINS = [(1, 1), (2, 2), (3, 5), (6, 10), (11, 100), (101, 1000), (1001, None)]
 
 
@@ -58,7 +58,8 @@ def dedup_report(out_dir: str, top: int = 10) -> str:
     if not (root / "data").is_dir():
         raise WinnowError(f"{out_dir}: not a finished run (no data/ folder)")
     lines: list[str] = []
-    for step in DEDUP_STEPS:
+    manifest = find_manifest(out_dir)
+    for step in dedup_steps(manifest) if manifest else []:
         parts = [t for t in (_read(root, "data", step), _read(root, "rejected", step)) if t is not None]
         if not parts:
             continue

@@ -11,8 +11,9 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from winnow.manifest import Manifest, Section, SourceCounts
 from winnow.report import svg
-from winnow.report.stats import run_summary, step_chars_funnel, step_counters
+from winnow.report.stats import run_summary, step_chars_funnel
 
 TOP = 25  # rows of the source/licence/language charts; the rest are summed as "other"
 
@@ -63,15 +64,16 @@ def write_report(out_dir: str, output: str) -> None:
 
 
 def render_report(summary: dict[str, Any]) -> str:
-    m = summary["manifest"]
+    m: Manifest = summary["manifest"]
     sections = [
         ("summary", "Summary", _summary(summary)),
         ("funnel", "Funnel: documents and characters through each step", _funnel(summary)),
         ("drops", "Drops by reason", _drops(summary)),
         ("lengths", "Length distribution", _lengths(summary)),
         ("languages", "Languages", _languages(summary)),
-        ("sources", "Sources", _by_key(m.get("by_source", {}), "source")),
-        ("licenses", "Licences", _by_key(m.get("by_license", {}), "licence") + _renamed_licenses(m)),
+        *([("conversations", "Conversations", _conversations(summary))] if summary.get("conversations") else []),
+        ("sources", "Sources", _by_key(m.by_source, "source")),
+        ("licenses", "Licences", _by_key(m.by_license, "licence") + _renamed_licenses(m)),
         ("duplicates", "Duplicates", _duplicates(summary)),
         ("pii", "Personal data (PII)", _pii(summary)),
         ("mixture", "Mixture, splits and tokens", _mixture(summary)),
@@ -86,9 +88,9 @@ def render_report(summary: dict[str, Any]) -> str:
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)}</title><style>{CSS}</style></head><body>"
-        f"<header><h1>{escape(title)}</h1><p>winnow {escape(str(m.get('winnow_version', '?')))} · "
-        f"{escape(str(m.get('executor', '?')))} executor, {m.get('workers', '?')} workers · "
-        f"{escape(str(m.get('started_at', '?')))} → {escape(str(m.get('finished_at', '?')))}</p></header>"
+        f"<header><h1>{escape(title)}</h1><p>winnow {escape(m.winnow_version or '?')} · "
+        f"{escape(m.executor or '?')} executor, {m.workers or '?'} workers · "
+        f"{escape(str(m.started_at or '?'))} → {escape(str(m.finished_at or '?'))}</p></header>"
         f"<nav>{nav}</nav><main>{body}</main><script>{SCRIPT}</script></body></html>"
     )
 
@@ -105,29 +107,30 @@ def _cards(items: list[tuple[str, Any]]) -> str:
 
 
 def _summary(s: dict[str, Any]) -> str:
-    m, counts = s["manifest"], s["manifest"].get("counts", {})
+    m: Manifest = s["manifest"]
+    counts = m.counts
     items = [
-        ("input documents", counts.get("input", 0)),
-        ("kept documents", counts.get("kept", 0)),
-        ("rejected documents", counts.get("rejected", 0)),
-        ("quarantined rows", counts.get("quarantined", 0)),
+        ("input documents", counts.input),
+        ("kept documents", counts.kept),
+        ("rejected documents", counts.rejected),
+        ("quarantined rows", counts.quarantined),
         ("kept characters", s["kept"]["chars"]),
         ("kept words", s["kept"]["words"]),
     ]
     if s.get("tokens"):
         items.append(("tokens (tokenize)", s["tokens"]["tokens"]))
-    items += [("wall seconds", m.get("wall_seconds", 0)), ("CPU seconds", m.get("cpu_seconds", 0))]
+    items += [("wall seconds", m.wall_seconds), ("CPU seconds", m.cpu_seconds)]
     inputs = _table(
         ["input", "source", "licence", "files", "bytes"],
         [
             [
-                i.get("path"),
-                i.get("source"),
-                i.get("license"),
-                len(i.get("files", [])),
-                sum(f.get("bytes", 0) for f in i.get("files", [])),
+                i.path,
+                i.source,
+                i.license,
+                len(i.files),
+                sum(f.get("bytes", 0) for f in i.files),
             ]
-            for i in m.get("inputs", [])
+            for i in m.inputs
         ],
     )
     return _cards(items) + inputs
@@ -137,10 +140,10 @@ def _funnel(s: dict[str, Any]) -> str:
     rows = step_chars_funnel(s)
     if not rows:
         return '<p class="empty">the recipe has no steps</p>'
-    m = s["manifest"]
-    input_chars = sum(v.get("input_chars", 0) for v in m.get("by_source", {}).values())
+    m: Manifest = s["manifest"]
+    input_chars = sum(v.input_chars for v in m.by_source.values())
     labels = ["input"] + [r["name"] for r in rows]
-    docs = [m.get("counts", {}).get("input", 0)] + [r["out"] for r in rows]
+    docs = [m.counts.input] + [r["out"] for r in rows]
     chart = svg.bar_chart(labels, [docs], title="documents after each step")
     # Characters after step k: what is finally kept plus what later steps dropped (each measured
     # as it was when dropped), so rewriting steps show as the gap between "input" and the first step.
@@ -178,9 +181,7 @@ def _funnel(s: dict[str, Any]) -> str:
 
 
 def _drops(s: dict[str, Any]) -> str:
-    reasons = [
-        (f"{step['name']}: {reason}", n) for step in s["manifest"]["steps"] for reason, n in step["dropped"].items()
-    ]
+    reasons = [(f"{step.name}: {reason}", n) for step in s["manifest"].steps for reason, n in step.dropped.items()]
     if not reasons:
         return '<p class="empty">no document was dropped</p>'
     reasons.sort(key=lambda r: -r[1])
@@ -201,6 +202,28 @@ def _lengths(s: dict[str, Any]) -> str:
     return chart + _table(["kept documents", "min", "p10", "median", "mean", "p90", "max"], rows)
 
 
+def _conversations(s: dict[str, Any]) -> str:
+    c = s["conversations"]
+    items = [("conversation records", c.records), *((f"{kind} records", n) for kind, n in c.kinds.items())]
+    items += [("preference pairs", c.preference_pairs), ("refusal share", f"{100 * c.refusal_share:.1f}%")]
+    if c.rated_completions:
+        items.append(("rated completions", c.rated_completions))
+    turns = _table(["turns per record", *c.turns], [["", *c.turns.values()]])
+    chart = svg.bar_chart(
+        list(c.turns_histogram), [list(c.turns_histogram.values())], ["records"], title="records by number of turns"
+    )
+    roles = _table(
+        ["role", "messages", "words", "words per message"],
+        [[role, r.messages, r.words, r.words_per_message] for role, r in c.roles.items()],
+    )
+    note = (
+        "<p>Turns: the prompt and its (chosen) response. Words: whitespace-separated tokens, counted over every "
+        "message (rejected answers included). Refusals: records whose responses match the shipped refusal and "
+        "boilerplate phrases (<code>refusal_filter</code>'s list).</p>"
+    )
+    return _cards(items) + turns + chart + roles + note
+
+
 def _languages(s: dict[str, Any]) -> str:
     languages = s["languages"]
     if not languages:
@@ -216,28 +239,23 @@ def _languages(s: dict[str, Any]) -> str:
     return svg.bar_chart(labels, [kept, dropped], ["kept", "rejected"], title="documents by language (tagged)")
 
 
-def _by_key(table: dict[str, dict[str, int]], what: str) -> str:
+def _by_key(table: dict[str, SourceCounts], what: str) -> str:
     if not table:
         return '<p class="empty">nothing recorded</p>'
-    ordered = sorted(table.items(), key=lambda kv: -kv[1].get("input_docs", 0))
+    ordered = sorted(table.items(), key=lambda kv: -kv[1].input_docs)
     shown = ordered[:TOP]
     labels = [k for k, _ in shown]
-    series = [[v.get("input_docs", 0) for _, v in shown], [v.get("kept_docs", 0) for _, v in shown]]
+    series = [[v.input_docs for _, v in shown], [v.kept_docs for _, v in shown]]
     title = f"documents by {what} (top {len(shown)} of {len(ordered)})"
     chart = svg.bar_chart(labels, series, ["input", "kept"], title=title)
-    rows = [
-        [k, v.get("input_docs", 0), v.get("kept_docs", 0), v.get("input_chars", 0), v.get("kept_chars", 0)]
-        for k, v in ordered
-    ]
+    rows = [[k, v.input_docs, v.kept_docs, v.input_chars, v.kept_chars] for k, v in ordered]
     return chart + _table([what, "input documents", "kept documents", "input characters", "kept characters"], rows)
 
 
-def _renamed_licenses(m: dict[str, Any]) -> str:
+def _renamed_licenses(m: Manifest) -> str:
     """What the ``license`` step made of the licences as read: input counts are by the name read,
     kept counts by the name set, so without this a renamed licence looks dropped."""
-    from winnow.steps.license import renamings
-
-    rows = [list(r) for r in renamings(m.get("steps", []))]
+    rows = [list(r) for r in m.renamings()]
     if not rows:
         return ""
     return (
@@ -248,14 +266,14 @@ def _renamed_licenses(m: dict[str, Any]) -> str:
 
 
 def _duplicates(s: dict[str, Any]) -> str:
-    m = s["manifest"]
-    dedup = [step for step in m["steps"] if step["name"].endswith("dedup")]
+    m: Manifest = s["manifest"]
+    dedup = m.steps_in(Section.DEDUP)
     if not dedup:
         return '<p class="empty">no deduplication step in this run</p>'
     parts = [
         _table(
             ["step", "in", "duplicates dropped", "clusters with duplicates"],
-            [[d["name"], d["in"], sum(d["dropped"].values()), d.get("counters", {}).get("clusters", 0)] for d in dedup],
+            [[d.name, d.records_in, sum(d.dropped.values()), d.counters.get("clusters", 0)] for d in dedup],
         )
     ]
     for step, sizes in s["clusters"].items():
@@ -266,13 +284,13 @@ def _duplicates(s: dict[str, Any]) -> str:
 
 
 def _pii(s: dict[str, Any]) -> str:
-    m = s["manifest"]
-    steps = [step for step in m["steps"] if step["name"] == "pii"]
+    m: Manifest = s["manifest"]
+    steps = m.steps_in(Section.PII)
     if not steps:
         return '<p class="empty">no PII step in this run: personal data was not looked for</p>'
-    counters = step_counters(m, "pii")
+    counters = m.counters_of(Section.PII)
     docs = counters.pop("docs_with_pii", 0)
-    mode = steps[0]["params"].get("mode", "?")
+    mode = (steps[0].params or {}).get("mode", "?")
     labels, values = _top(counters)
     chart = (
         svg.bar_chart(labels, [values], title="PII found, by type") if counters else '<p class="empty">no PII found</p>'
@@ -281,12 +299,14 @@ def _pii(s: dict[str, Any]) -> str:
 
 
 def _mixture(s: dict[str, Any]) -> str:
-    m, parts = s["manifest"], []
-    mix = [step for step in m["steps"] if step["name"] == "mix"]
+    m: Manifest = s["manifest"]
+    parts = []
+    mix = m.steps_in(Section.MIX)
     if mix:
-        by = mix[0]["params"].get("by", "tokens")
-        counters = mix[0].get("counters", {})
-        weights = mix[0]["params"].get("weights", {})
+        params = mix[0].params or {}
+        by = params.get("by", "tokens")
+        counters = mix[0].counters
+        weights = params.get("weights", {})
         amounts = {source: counters.get(f"{by}.{source}", 0) for source in weights}
         total = sum(amounts.values()) or 1
         parts.append(
@@ -352,14 +372,14 @@ def _quarantine(s: dict[str, Any]) -> str:
     return table + samples
 
 
-def _steps(m: dict[str, Any]) -> str:
+def _steps(m: Manifest) -> str:
     rows = [
         [
-            step["name"],
-            f"<code>{escape(json.dumps(step['params'], sort_keys=True))}</code>",
-            json.dumps(step.get("counters", {})),
+            step.name,
+            f"<code>{escape(json.dumps(step.params or {}, sort_keys=True))}</code>",
+            json.dumps(step.counters),
         ]
-        for step in m["steps"]
+        for step in m.steps
     ]
     return _table(["step", "parameters", "counters"], rows, raw=(1,))
 

@@ -6,16 +6,14 @@ also works on output written by an older version or copied from elsewhere.
 
 from __future__ import annotations
 
-import posixpath
 from collections import Counter, defaultdict
 from typing import Any
 
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
-from fsspec.core import url_to_fs
 
 from winnow.io.output import iter_output
+from winnow.report.stats import find_manifest
 
 
 def output_stats(out_dir: str) -> dict[str, Any]:
@@ -53,19 +51,10 @@ def output_stats(out_dir: str) -> dict[str, Any]:
         "rejected_by_reason": dict(reasons.most_common()),
         "quarantined_by_cause": dict(quarantined.most_common()),
     }
-    manifest = read_manifest(out_dir)
+    manifest = find_manifest(out_dir)
     if manifest:
-        result["manifest_counts"] = manifest.get("counts")
+        result["manifest_counts"] = manifest.counts.model_dump()
     return result
-
-
-def read_manifest(out_dir: str) -> dict[str, Any] | None:
-    fs, root = url_to_fs(out_dir)
-    path = posixpath.join(root, "_winnow", "manifest.json")
-    if not fs.exists(path):
-        return None
-    with fs.open(path, "rb") as f:
-        return orjson.loads(f.read())
 
 
 def format_stats(stats: dict[str, Any]) -> str:

@@ -3,7 +3,8 @@
 ``run_summary(out_dir)`` reads ``_winnow/manifest.json`` (counts, steps, sources, licences,
 compute), ``_winnow/tokens.json`` when ``winnow tokenize`` was run on the output, and the
 part files (only the columns it needs, batch by batch): lengths, languages, collection
-dates, splits, duplicate clusters, and a few dropped documents per reason.
+dates, splits, duplicate clusters, a few dropped documents per reason, and for post-training
+records the conversation statistics (``winnow.report.conversations``).
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from fsspec.core import url_to_fs
 
 from winnow.errors import WinnowError
 from winnow.io.output import iter_part, part_files
+from winnow.manifest import Manifest, Section
+from winnow.report.conversations import COLUMNS as CONVERSATION_COLUMNS
+from winnow.report.conversations import ConversationCounter
 
 LANGUAGE_COLUMNS = ("language.lang",)
-DEDUP_STEPS = ("exact_dedup", "minhash_dedup")
 EXAMPLES_PER_REASON = 3
 EXAMPLE_CHARS = 600
 # Length histogram: log-spaced character counts, 4 bins per decade from 1 to 10^7.
@@ -40,10 +43,28 @@ def read_json(out_dir: str, *path: str) -> dict[str, Any] | None:
         return json.loads(f.read())
 
 
-def read_manifest(out_dir: str) -> dict[str, Any]:
-    manifest = read_json(out_dir, "_winnow", "manifest.json")
+def read_manifest(out_dir: str) -> Manifest:
+    """The run's manifest; raises when ``out_dir`` holds no finished run."""
+    manifest = find_manifest(out_dir)
     if manifest is None:
         raise WinnowError(f"{out_dir}: no _winnow/manifest.json (not a finished winnow run)")
+    return manifest
+
+
+def find_manifest(out_dir: str) -> Manifest | None:
+    """The run's manifest, or None. A manifest written before steps recorded their report section
+    gets it from the step's class (by its registered name), so old runs report the same."""
+    data = read_json(out_dir, "_winnow", "manifest.json")
+    if data is None:
+        return None
+    manifest = Manifest.model_validate(data)
+    if any(step.section is None for step in manifest.steps):
+        from winnow.steps.registry import all_steps
+
+        known = all_steps()
+        for step in manifest.steps:
+            if step.section is None and step.name in known:
+                step.section = known[step.name].report_section
     return manifest
 
 
@@ -62,14 +83,20 @@ def _batches(out_dir: str, kind: str, wanted: tuple[str, ...]) -> Iterator[pa.Ta
                 yield batch.select([c for c in wanted if c in batch.column_names])
 
 
-def _cluster_columns(batch: pa.Table) -> list[str]:
-    return [s for s in DEDUP_STEPS if f"{s}.cluster_size" in batch.column_names]
+def dedup_steps(manifest: Manifest) -> list[str]:
+    """The names of the run's dedup steps: their records carry ``<step>.cluster_size`` and ``<step>.duplicate_of``."""
+    return [step.name for step in manifest.steps_in(Section.DEDUP) if step.name]
 
 
 def run_summary(out_dir: str) -> dict[str, Any]:
     manifest = read_manifest(out_dir)
-    dedup_columns = tuple(f"{s}.{a}" for s in DEDUP_STEPS for a in ("cluster_size", "duplicate_of"))
-    kept_columns = ("text", "source", "license", "collected_at", "split", *LANGUAGE_COLUMNS, *dedup_columns)
+    dedup = dedup_steps(manifest)
+    dedup_columns = tuple(f"{s}.{a}" for s in dedup for a in ("cluster_size", "duplicate_of"))
+    kept_columns = (
+        *("text", "source", "license", "collected_at", "split"),
+        *(LANGUAGE_COLUMNS + dedup_columns + CONVERSATION_COLUMNS),
+    )
+    conversations = ConversationCounter()
 
     lengths: list[np.ndarray] = []
     words: list[np.ndarray] = []
@@ -100,7 +127,8 @@ def run_summary(out_dir: str) -> dict[str, Any]:
                 batch.column("source").to_pylist(), batch.column("license").to_pylist(), strict=True
             ):
                 source_licenses[source][license_] += 1
-        _count_clusters(batch, clusters)
+        _count_clusters(batch, clusters, dedup)
+        conversations.add(batch)
 
     rejected_lengths: list[np.ndarray] = []
     dropped_chars: Counter[str] = Counter()
@@ -113,7 +141,7 @@ def run_summary(out_dir: str) -> dict[str, Any]:
         reasons = batch.column("reason").to_pylist()
         for reason, n in zip(reasons, chars.to_pylist(), strict=True):
             dropped_chars[reason] += n
-        _count_clusters(batch, clusters)
+        _count_clusters(batch, clusters, dedup)
         for column in LANGUAGE_COLUMNS:
             if column in batch.column_names:
                 rejected_languages.update(v or "unknown" for v in batch.column(column).to_pylist())
@@ -157,6 +185,7 @@ def run_summary(out_dir: str) -> dict[str, Any]:
         "dropped_chars": dict(dropped_chars),
         "examples": dict(examples),
         "quarantine": {"causes": dict(quarantine_causes.most_common()), "examples": quarantine_examples},
+        "conversations": conversations.result(),  # ConversationStats, or None without conversations
     }
 
 
@@ -171,9 +200,9 @@ def _collect_dates(batch: pa.Table, dates: dict[str, list[str]]) -> None:
         dates[source].extend([first, last])
 
 
-def _count_clusters(batch: pa.Table, clusters: dict[str, Counter[int]]) -> None:
+def _count_clusters(batch: pa.Table, clusters: dict[str, Counter[int]], dedup: list[str]) -> None:
     """Cluster sizes, counted once per cluster: at its representative (the record that is no duplicate)."""
-    for step in _cluster_columns(batch):
+    for step in (s for s in dedup if f"{s}.cluster_size" in batch.column_names):
         size = batch.column(f"{step}.cluster_size")
         representative = pc.and_(pc.greater(size, 1), pc.is_null(batch.column(f"{step}.duplicate_of")))
         clusters[step].update(size.filter(representative).to_pylist())
@@ -204,17 +233,9 @@ def _quantiles(values: np.ndarray) -> dict[str, float]:
 def step_chars_funnel(summary: dict[str, Any]) -> list[dict[str, Any]]:
     """Per step: documents in/out, dropped by reason, and characters dropped (measured on the rejected records)."""
     rows = []
-    for step in summary["manifest"]["steps"]:
-        prefix = f"{step['name']}: "
+    for step in summary["manifest"].steps:
+        prefix = f"{step.name}: "
         chars = sum(n for reason, n in summary["dropped_chars"].items() if reason.startswith(prefix))
-        rows.append({**step, "dropped_chars": chars})
+        # Only the fields the manifest holds: one written before chars_out was measured has none.
+        rows.append({**step.model_dump(by_alias=True, include=step.model_fields_set), "dropped_chars": chars})
     return rows
-
-
-def step_counters(manifest: dict[str, Any], name_prefix: str) -> dict[str, int]:
-    """The counters of every step whose name starts with ``name_prefix``, summed."""
-    total: Counter[str] = Counter()
-    for step in manifest["steps"]:
-        if step["name"].startswith(name_prefix):
-            total.update(step.get("counters") or {})
-    return dict(total)

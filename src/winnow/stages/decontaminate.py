@@ -38,6 +38,7 @@ import zstandard
 from pydantic import BaseModel, ConfigDict, Field
 
 from winnow.errors import RecipeError, WinnowError
+from winnow.manifest import Section
 from winnow.records import with_column
 from winnow.stages.workfiles import local_path, save_json, save_npy
 from winnow.steps.base import GlobalStage, StepParams, StepResult, TaskRunner
@@ -217,6 +218,8 @@ class Decontaminate(GlobalStage):
     """Tag or drop documents sharing word n-grams (default 13) with benchmark items; names the benchmark and item."""
 
     name = "decontaminate"
+    report_section = Section.DECONTAMINATION
+    on_conversations = "text"
     produces = ("decontaminate.items", "decontaminate.ngrams")
 
     class Params(StepParams):

@@ -37,13 +37,13 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import xxhash
 from pydantic import Field
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from winnow.errors import RecipeError
-from winnow.records import with_column
+from winnow.manifest import Section
+from winnow.records import CONVERSATION_COLUMNS, with_column
 from winnow.stages.workfiles import Phases, local_path, part_offsets, save_json, save_npy, save_parquet
 from winnow.steps.base import GlobalStage, Resources, StepParams, StepResult, TaskRunner
+from winnow.steps.messages import compared_texts
 
 ENTRY_DTYPE = np.dtype([("key", "<u8"), ("key2", "<u8"), ("idkey", "<u8"), ("doc", "<u8")])
 READ_BATCH_ROWS = 2048
@@ -63,6 +63,13 @@ class DedupParams(StepParams):
     partitions: int = Field(
         0, ge=0, description="Number of bucket partitions (the shuffle width); 0 chooses from the number of records."
     )
+    field: Literal["text", "prompt", "conversation"] = Field(
+        "text",
+        description="What is compared: 'text' (the text column), 'prompt' (the user turns of a conversation or "
+        "of a preference's prompt) or 'conversation' (every turn, rendered from the messages). Records that are "
+        "not conversations are compared by their text; with prompt or conversation, an empty one is never a "
+        "duplicate.",
+    )
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,9 @@ class DedupStage(GlobalStage):
     Params: ClassVar[type[StepParams]] = DedupParams
     resources: ClassVar[Resources] = Resources(cpus=1.0, memory_gb=1.0)
     keys_per_record: ClassVar[int] = 1
+    report_section: ClassVar[str | None] = Section.DEDUP
+    needs: ClassVar[tuple[str, ...]] = ("scipy",)  # connected components of the duplicate graph
+    extra: ClassVar[str | None] = "dedup"
 
     def check(self) -> None:
         if self.params.representative == "priority" and not self.params.priority_column:
@@ -208,9 +218,9 @@ def keys_task(task: KeysTask) -> int:
     if out.exists():
         return 0
     stage = task.stage
-    columns = ["id", "text"]
     priority = stage.params.priority_column if stage.params.representative == "priority" else None
     file = pq.ParquetFile(str(local_path(task.part)))
+    columns = compared_columns(file.schema_arrow.names, stage.params.field)
     if priority:
         if priority not in file.schema_arrow.names:
             raise RecipeError(f"step {stage.name!r}: priority_column {priority!r} is not a column of the records")
@@ -220,7 +230,8 @@ def keys_task(task: KeysTask) -> int:
     start = task.doc_offset
     for record_batch in file.iter_batches(batch_size=READ_BATCH_ROWS, columns=columns):
         batch = pa.Table.from_batches([record_batch])
-        rows, key, key2 = stage.entries(batch)
+        length = pc.utf8_length(pc.coalesce(batch.column("text"), pa.scalar("", pa.string())))
+        rows, key, key2 = compared_entries(stage, batch)
         idkeys = id_keys(batch.column("id").to_pylist())
         entries = np.empty(len(rows), dtype=ENTRY_DTYPE)
         entries["key"], entries["key2"] = key, key2
@@ -230,7 +241,7 @@ def keys_task(task: KeysTask) -> int:
         doc_columns = {
             "doc": pa.array(np.arange(start, start + len(batch), dtype=np.int64)),
             "id": batch.column("id"),
-            "length": pc.utf8_length(pc.coalesce(batch.column("text"), pa.scalar("", pa.string()))),
+            "length": length,
         }
         if priority:
             doc_columns["priority"] = batch.column(priority)
@@ -246,6 +257,24 @@ def keys_task(task: KeysTask) -> int:
     save_npy(out.with_suffix(".offsets.npy"), bounds.astype(np.int64))
     save_npy(out, entries)  # written last: its existence marks the part as done
     return len(entries)
+
+
+def compared_columns(names: list[str], field: str) -> list[str]:
+    """The columns a part is read with to compute what ``field`` compares."""
+    if field == "text":
+        return ["id", "text"]
+    return ["id", "text", *(c for c in CONVERSATION_COLUMNS if c in names)]
+
+
+def compared_entries(stage: DedupStage, batch: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``stage.entries`` on the text its ``field`` compares; empty prompts or conversations get no entry."""
+    field = stage.params.field
+    if field == "text":
+        return stage.entries(batch)
+    compared = compared_texts(batch, field)
+    rows, key, key2 = stage.entries(with_column(batch.select(["id"]), "text", compared))
+    keep = pc.greater(pc.utf8_length(compared), 0).to_numpy(zero_copy_only=False)[rows]
+    return rows[keep], key[keep], key2[keep]
 
 
 def bucket_task(item: tuple[str, int, int]) -> int:
@@ -297,6 +326,9 @@ def build_clusters(root: Path, n_parts: int, representative: str, priority: str 
     nodes = np.unique(edges) if len(edges) else np.empty(0, dtype=np.uint64)
     n = len(nodes)
     if n:
+        from scipy.sparse import coo_matrix  # the dedup extra
+        from scipy.sparse.csgraph import connected_components
+
         u, v = np.searchsorted(nodes, edges[:, 0]), np.searchsorted(nodes, edges[:, 1])
         graph = coo_matrix((np.ones(len(u), dtype=np.int8), (u, v)), shape=(n, n))
         _, labels = connected_components(graph, directed=False)

@@ -9,9 +9,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import Field, model_validator
 
-from winnow.stages.dedup import DedupParams, DedupStage, load_edges
+from winnow.stages.dedup import DedupParams, DedupStage, compared_columns, load_edges
 from winnow.stages.workfiles import local_path, save_npy
 from winnow.steps.base import TaskRunner
+from winnow.steps.messages import compared_texts
 from winnow.steps.registry import register
 from winnow.text import shingles
 
@@ -103,7 +104,7 @@ class MinHashDedup(DedupStage):
         tasks = []
         for i, part in enumerate(parts):
             rows = (candidates[owner == i] - np.uint64(offsets[i])).astype(np.int64)
-            tasks.append((str(workdir), i, part, rows, self.params.ngram))
+            tasks.append((str(workdir), i, part, rows, self.params.ngram, self.params.field))
         del candidates, owner
         runner.map(shingle_sets_task, tasks)
         (workdir / "verified").mkdir(exist_ok=True)
@@ -117,13 +118,17 @@ def _sets_path(workdir: Path, part_index: int) -> Path:
 def shingle_sets_task(item: tuple) -> int:
     """The sorted, distinct shingle hashes of the given rows of one part, concatenated, with an index
     ``(row, start, end)`` beside them."""
-    workdir, part_index, part, rows, ngram = item
+    workdir, part_index, part, rows, ngram, field = item
     out = _sets_path(Path(workdir), part_index)
     if out.exists():
         return 0
     values_out, index = [], np.zeros((len(rows), 3), dtype=np.int64)
     position = 0
-    column = pq.read_table(str(local_path(part)), columns=["text"]).column("text") if len(rows) else None
+    column = None
+    if len(rows):
+        path = str(local_path(part))
+        columns = compared_columns(pq.ParquetFile(path).schema_arrow.names, field)
+        column = compared_texts(pq.read_table(path, columns=columns), field)
     # Shingle in slices so the shingle arrays stay small whatever the size of the part.
     for first in range(0, len(rows), 2048):
         chunk = rows[first : first + 2048]

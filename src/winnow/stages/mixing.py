@@ -32,6 +32,8 @@ from pydantic import Field, model_validator
 
 from winnow.errors import RecipeError, WinnowError
 from winnow.export.splits import split_of
+from winnow.extras import require
+from winnow.manifest import Section
 from winnow.records import REASON, with_column
 from winnow.steps.base import GlobalStage, Resources, Step, StepParams, StepResult, TaskRunner
 from winnow.steps.registry import register
@@ -52,6 +54,7 @@ class Mix(GlobalStage):
     """Mix the inputs in exact proportions (by tokens or documents), down- or up-sampling deterministically."""
 
     name = "mix"
+    report_section = Section.MIX
     requires = ("text", "source")
     produces = (COPY_COLUMN,)
     resources = Resources(cpus=1.0, memory_gb=1.0)
@@ -83,6 +86,7 @@ class Mix(GlobalStage):
 
     def check(self) -> None:
         if self.params.by == "tokens":
+            require("mix by tokens", ("tokenizers",), "tokens")
             path = self.params.tokenizer
             if not Path(path).is_file():
                 raise RecipeError(f"mix: tokenizer not found: {path}")
@@ -283,6 +287,7 @@ class Split(Step):
     """Assign each record to train/val/test by a hash of its id (or its near-duplicate cluster)."""
 
     name = "split"
+    report_section = Section.SPLIT
     requires = ("id",)
     produces = (SPLIT_COLUMN,)
 

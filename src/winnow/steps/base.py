@@ -19,6 +19,26 @@ the stage, then streams the same records through ``process`` like any other step
 
 Steps are registered by name with ``@register`` (``winnow.steps.registry``) and declare their
 parameters as a pydantic model named ``Params``; unknown parameters are an error.
+
+Conversations
+-------------
+A batch of post-training records (``records.is_conversational``: the ``kind``/``messages``
+columns) has ``text`` = the rendered conversation. The executor calls ``apply(batch)``, which
+runs ``process`` as the step's class attribute ``on_conversations`` says:
+
+* ``"contents"``: the step rewrites text (a mapper: fix_unicode, normalize, pii). It runs on the
+  message contents — every message of every message column, one view row per message — and
+  ``text`` is rendered again from the rewritten messages.
+* ``"text"``: the step reads text (a tagger or filter: language, quality, toxicity,
+  decontaminate). It judges the rendered ``text``, and the records keep their ``text``.
+* ``None`` (the default): ``process`` sees the batch as it is. Steps that read other columns
+  (url_filter, license, dedup) need nothing more; a step that rewrites ``text`` must not stay
+  ``None``, or its rewrite would leave ``text`` out of step with the messages.
+
+A step that declares ``on_conversations`` gets a ``roles`` parameter (a list of system, user,
+assistant, tool; default: every message, or for ``"text"`` the whole rendering): ``pii`` with
+``roles: [user]`` redacts only what users wrote, ``toxicity`` with ``roles: [assistant]`` judges
+only the responses. The kernel, and how tags are merged per record, is ``winnow.steps.messages``.
 """
 
 from __future__ import annotations
@@ -26,13 +46,17 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from winnow.records import REASON
+from winnow.extras import missing
+from winnow.records import REASON, is_conversational
+from winnow.steps.result import StepResult
+
+Role = Literal["system", "user", "assistant", "tool"]
 
 
 class StepParams(BaseModel):
@@ -50,18 +74,49 @@ class Resources:
     gpus: float = 0.0
 
 
-@dataclass
-class StepResult:
-    kept: pa.Table
-    rejected: pa.Table | None = None  # the dropped records, with a ``reason`` column
-
-
 class Step:
     name: ClassVar[str] = ""
     Params: ClassVar[type[StepParams]] = StepParams
     requires: ClassVar[tuple[str, ...]] = ("text",)  # columns read
     produces: ClassVar[tuple[str, ...]] = ()  # columns added (``<name>.<attr>``)
     resources: ClassVar[Resources] = Resources()
+    # The report section this step's numbers feed (a ``winnow.manifest.Section``: its counters
+    # are read there), copied into the step's ``StepStats``; None: only the generic step table.
+    report_section: ClassVar[str | None] = None
+    # How the step runs on conversations (see the module docstring): "contents", "text" or None.
+    on_conversations: ClassVar[Literal["contents", "text"] | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.on_conversations is not None and "roles" not in cls.Params.model_fields:
+            what = "rewrites" if cls.on_conversations == "contents" else "judges"
+            default = "every message" if cls.on_conversations == "contents" else "the whole rendered text"
+            cls.Params = create_model(
+                cls.Params.__name__,
+                __base__=cls.Params,
+                __module__=cls.__module__,
+                roles=(
+                    list[Role] | None,
+                    Field(
+                        None,
+                        min_length=1,
+                        description=f"on conversations: the roles whose messages it {what} "
+                        f"(e.g. [assistant]); default: {default}",
+                    ),
+                ),
+            )
+            # Pickled steps (worker processes, Ray) find their parameters' class through the step.
+            cls.Params.__qualname__ = f"{cls.__qualname__}.Params"
+
+    # Optional dependencies (import names) and the extra of winnow that installs them
+    # (``pip install 'winnow[<extra>]'``). Import them inside the methods that use them.
+    needs: ClassVar[tuple[str, ...]] = ()
+    extra: ClassVar[str | None] = None
+
+    @classmethod
+    def missing(cls) -> list[str]:
+        """The optional dependencies of this step that are not installed."""
+        return missing(cls.needs)
 
     def __init__(self, **params: Any):
         self.params = self.Params(**params)
@@ -87,6 +142,17 @@ class Step:
         if reasons is None:
             return StepResult(batch)
         return self.split(batch, reasons)
+
+    def apply(self, batch: pa.Table) -> StepResult:
+        """What the executor calls: ``process``, on conversations as ``on_conversations`` says."""
+        if self.on_conversations is None or not is_conversational(batch):
+            return self.process(batch)
+        from winnow.steps.messages import apply_to_contents, apply_to_text
+
+        roles = self.params.roles  # type: ignore[attr-defined]
+        if self.on_conversations == "contents":
+            return apply_to_contents(self, batch, roles)
+        return apply_to_text(self, batch, roles)
 
     # -- helpers ------------------------------------------------------------------------
     def tag(self, attribute: str) -> str:

@@ -23,6 +23,7 @@ class LengthFilter(Step):
     """Drop documents that are too short or too long, in characters or whitespace-separated words."""
 
     name = "length_filter"
+    on_conversations = "text"
     produces = ("length_filter.chars", "length_filter.words")
 
     class Params(StepParams):
@@ -67,6 +68,7 @@ class NormalizeWhitespace(Step):
     """Collapse runs of spaces and tabs, trim lines, and keep at most one blank line in a row."""
 
     name = "normalize_whitespace"
+    on_conversations = "contents"
 
     class Params(StepParams):
         max_blank_lines: int = Field(1, ge=0, description="blank lines kept in a row")

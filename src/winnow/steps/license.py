@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field, field_validator
 
+from winnow.manifest import RENAMED, RENAMED_TO, Section
 from winnow.records import UNKNOWN_LICENSE, decode_meta, with_column
 from winnow.steps.base import Step, StepParams
 from winnow.steps.registry import register
@@ -100,23 +101,8 @@ LICENSE_URLS = [
     (re.compile(r"opensource\.org/licenses/bsd-license", re.I), "BSD-2-Clause"),
     (re.compile(r"mozilla\.org/(?:en-US/)?MPL/2\.0", re.I), "MPL-2.0"),
 ]
-# Counter keys "renamed.<licence as read> -> <licence set>": the manifest records every renaming.
-RENAMED, RENAMED_TO = "renamed.", " -> "
-
-
-def renamings(manifest_steps: list[dict[str, Any]]) -> list[tuple[str, str, int]]:
-    """(licence as read, licence set, documents) from the counters of a run's ``license`` steps,
-    most documents first."""
-    found: dict[tuple[str, str], int] = {}
-    for step in manifest_steps:
-        if step.get("name") != "license":
-            continue
-        for key, count in step.get("counters", {}).items():
-            if key.startswith(RENAMED) and RENAMED_TO in key:
-                read, _, set_ = key.removeprefix(RENAMED).rpartition(RENAMED_TO)
-                found[(read, set_)] = found.get((read, set_), 0) + count
-    return [(read, set_, n) for (read, set_), n in sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))]
-
+# Counter keys "renamed.<licence as read> -> <licence set>" (winnow.manifest.RENAMED): the manifest records
+# every renaming, and Manifest.renamings() reads them back for the report and the card.
 
 SPDX_TOKEN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+-]*$")
 
@@ -278,6 +264,7 @@ class License(Step):
     """Normalise the licence to SPDX and detect licences in the data (SPDX headers, licence texts, rel=license/CC links, metadata)."""
 
     name = "license"
+    report_section = Section.LICENSE
     requires = ("text", "license", "meta")
     produces = ("license.detected", "license.evidence", "license.declared")
 

@@ -171,6 +171,7 @@ class WordFilter(Step):
     ``word_filter.matches`` (listed words found) and ``word_filter.ratio`` (per word)."""
 
     name = "word_filter"
+    on_conversations = "text"
     Params = WordFilterParams
     produces = ("word_filter.matches", "word_filter.ratio")
 

@@ -55,12 +55,12 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import phonenumbers
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field, field_validator
 
 from winnow.errors import RecipeError
+from winnow.manifest import Section
 from winnow.records import with_column
 from winnow.steps.base import Step, StepParams
 from winnow.steps.registry import register
@@ -297,6 +297,8 @@ def find_phones(text: str, lo: int = 0, hi: int | None = None) -> Iterator[Span]
 
 
 def _valid_international(value: str) -> bool:
+    import phonenumbers  # the pii extra (imported once; later imports are a dictionary look-up)
+
     try:
         number = phonenumbers.parse(value, None)
     except phonenumbers.NumberParseException:
@@ -528,6 +530,10 @@ class PII(Step):
     """Find personal data and secrets (e-mail, phone, IP, card, IBAN, SSN, API keys, private keys, JWTs); tag, redact or hash them."""
 
     name = "pii"
+    needs = ("phonenumbers",)
+    extra = "pii"
+    report_section = Section.PII
+    on_conversations = "contents"
     produces = ("pii.spans",)
 
     class Params(StepParams):

@@ -189,6 +189,8 @@ def first_failure(n: int, checks: list[tuple[str, np.ndarray | None]]) -> list[s
 class QualityStep(Step):
     """Shared shape: ``measure`` computes tags and reasons, ``process`` attaches and splits."""
 
+    on_conversations = "text"
+
     def measure(self, texts: pa.Array) -> tuple[dict[str, np.ndarray], list[str | None]]:
         raise NotImplementedError
 

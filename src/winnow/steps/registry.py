@@ -21,12 +21,15 @@ from typing import Any
 from pydantic import ValidationError
 
 from winnow.errors import RecipeError
+from winnow.extras import require
 from winnow.steps.base import Step
 
 _STEPS: dict[str, type[Step]] = {}
 
-# Modules whose import registers the built-in steps. A module that is missing an optional
-# dependency is skipped (its steps are then unknown), so one extra never breaks the rest.
+# Modules whose import registers the built-in steps. They import their optional dependencies
+# lazily, so every step is registered (and listed) whatever is installed; a step says what it
+# needs in ``Step.needs``/``Step.extra``, checked when a recipe builds it. A module that fails to
+# import for a missing third-party module (a plugin written otherwise) is still skipped.
 BUILTIN_MODULES = [
     "winnow.steps.core",
     "winnow.steps.text",
@@ -38,6 +41,8 @@ BUILTIN_MODULES = [
     "winnow.steps.license",
     "winnow.steps.optout",
     "winnow.steps.safety",
+    "winnow.steps.conversation",
+    "winnow.steps.preference",
     "winnow.stages.decontaminate",
     "winnow.stages.exact",
     "winnow.stages.minhash",
@@ -85,6 +90,7 @@ def get_step_class(name: str) -> type[Step]:
 def build_step(name: str, params: dict[str, Any] | None) -> Step:
     """Build a step from its recipe form; errors name the step and the closest valid choice."""
     cls = get_step_class(name)
+    require(f"step {name!r}", cls.needs, cls.extra)  # before any data is read, with the install hint
     params = params or {}
     if not isinstance(params, dict):
         raise RecipeError(f"step {name!r}: parameters must be a mapping, got {params!r}")

@@ -27,7 +27,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Literal
 
-import ahocorasick
 import orjson
 import pyarrow as pa
 from pydantic import Field
@@ -42,6 +41,8 @@ DEFAULT_LEXICON = Path(__file__).resolve().parents[1] / "data" / "bias_lexicon.j
 
 def build_automaton(terms: dict[str, str]) -> Any:
     """An Aho-Corasick automaton over lower-case terms; each match yields its label."""
+    import ahocorasick  # pyahocorasick: the safety extra
+
     automaton = ahocorasick.Automaton()
     for term, label in terms.items():
         automaton.add_word(term, (len(term), label))
@@ -76,6 +77,9 @@ class Toxicity(Step):
     """Flag (and optionally drop) documents by local per-language word lists and a threshold; ships no list."""
 
     name = "toxicity"
+    on_conversations = "text"
+    needs = ("ahocorasick",)
+    extra = "safety"
     produces = ("toxicity.matches", "toxicity.ratio", "toxicity.flagged")
 
     class Params(StepParams):
@@ -169,6 +173,8 @@ class BiasAudit(Step):
     """Count mentions of demographic groups by category (gender, religion, nationality, ...) per document and per source."""
 
     name = "bias_audit"
+    needs = ("ahocorasick",)
+    extra = "safety"
     requires = ("text", "source")
     produces = ("bias_audit.mentions",)
 

@@ -43,6 +43,9 @@ class FixUnicode(Step):
     """Repair mojibake, stray HTML entities and control characters with ftfy."""
 
     name = "fix_unicode"
+    on_conversations = "contents"
+    needs = ("ftfy",)
+    extra = "unicode"
 
     class Params(StepParams):
         normalization: Literal["NFC", "NFKC", "NFD", "NFKD"] | None = Field(
@@ -138,6 +141,7 @@ class Normalize(Step):
     """Normalise text: Unicode form (NFC), \\n line endings, collapsed spaces, at most one blank line in a row."""
 
     name = "normalize"
+    on_conversations = "contents"
 
     class Params(StepParams):
         form: Literal["NFC", "NFKC", "NFD", "NFKD"] | None = Field(

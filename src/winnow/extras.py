@@ -1,0 +1,33 @@
+"""Optional dependencies: which extra of ``winnow`` brings them, and whether they are installed.
+
+Heavy dependencies live in extras (``pip install 'winnow[warc]'``). A step or reader names the
+import names it needs and the extra that brings them (``Step.extra``/``Step.needs``); it is then
+still registered and listed when they are missing (``winnow steps`` shows the install hint), and
+a recipe that uses it fails before any data is read, with the hint. The modules import their
+optional dependencies inside the functions that use them, so that a missing one never hides them.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterable
+
+from winnow.errors import RecipeError
+
+
+def missing(modules: Iterable[str]) -> list[str]:
+    """The import names among ``modules`` that are not installed (found without importing them)."""
+    return [name for name in modules if importlib.util.find_spec(name) is None]
+
+
+def install_hint(extra: str | None) -> str:
+    return f"pip install 'winnow[{extra}]'" if extra else "install its dependencies"
+
+
+def require(what: str, modules: Iterable[str], extra: str | None) -> None:
+    """Raise a ``RecipeError`` naming ``what`` (a step, a reader) and the install command when a
+    module it needs is missing."""
+    absent = missing(modules)
+    if absent:
+        verb = "is" if len(absent) == 1 else "are"
+        raise RecipeError(f"{what} needs {', '.join(absent)}, which {verb} not installed: {install_hint(extra)}")
