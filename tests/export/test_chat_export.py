@@ -12,6 +12,8 @@ from winnow.errors import WinnowError
 from winnow.export.chat import READ_BACK, ExportError, export_conversations, problem
 from winnow.io.chat import read_conversations
 
+pytestmark = pytest.mark.core  # needs only the core dependencies
+
 SAMPLES = {
     "sharegpt": "sft/sharegpt/dummy_conversation.json",
     "hh": "sft/hh-rlhf/harmless-base-test.jsonl.gz",

@@ -13,6 +13,8 @@ from winnow.export.chat import export_conversations
 from winnow.io.chat import PARSERS, RowError, detect, read_conversations
 from winnow.io.chat.parse import parse_hh_transcript
 
+pytestmark = pytest.mark.core  # needs only the core dependencies
+
 
 def _plain(messages):
     return [(m["role"], m["content"]) for m in messages or []]
