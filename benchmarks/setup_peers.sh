@@ -10,4 +10,9 @@ if [ ! -x .venv-peers/bin/python ]; then
 fi
 .venv-peers/bin/pip install -q --upgrade pip
 .venv-peers/bin/pip install -q "datatrove==0.10.*" spacy "xxhash<4" datasketch orjson zstandard tokenizers regex trafilatura ftfy
-echo "peers installed in benchmarks/.venv-peers"
+# HF datasets (the baseline of chat_export.py) in an environment of its own.
+if [ ! -x .venv-datasets/bin/python ]; then
+  $PY -m venv .venv-datasets
+fi
+.venv-datasets/bin/pip install -q "datasets>=3"
+echo "peers installed in benchmarks/.venv-peers and benchmarks/.venv-datasets"

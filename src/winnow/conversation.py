@@ -57,10 +57,18 @@ def render(messages: Sequence[Message] | None) -> str:
 
 def render_record(record: dict[str, Any]) -> str:
     """The ``text`` of a post-training record (a dict with the conversation columns)."""
-    parts = [render(record.get("messages"))]
-    for column in ("chosen", "rejected", "completion"):
-        if record.get(column):
-            parts.append(f"<|{column}|>\n{render(record[column])}")
-    for i, scored in enumerate(record.get("completions") or [], start=1):
-        parts.append(f"<|completion {i}|>\n{render(scored.get('messages'))}")
-    return "\n".join(p for p in parts if p)
+    # One join over all the pieces: readers call this for every record, on the hot path.
+    parts: list[str] = []
+    sections = [("", record.get("messages"))]
+    sections += [(f"<|{c}|>", record.get(c)) for c in ("chosen", "rejected", "completion") if record.get(c)]
+    sections += [
+        (f"<|completion {i}|>", scored.get("messages"))
+        for i, scored in enumerate(record.get("completions") or [], start=1)
+    ]
+    for header, messages in sections:
+        if header:
+            parts.append(header)
+        for m in messages or ():
+            parts.append(f"<|{m['role']}|>")
+            parts.append(m["content"])
+    return "\n".join(parts)

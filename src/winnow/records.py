@@ -48,6 +48,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 import orjson
 import pyarrow as pa
 
@@ -123,7 +124,7 @@ def make_batch(columns: dict[str, list[Any]]) -> pa.Table:
             values = [UNKNOWN_LICENSE] * n if field.name == "license" else [None] * n
         elif field.name == "meta":
             values = [encode_meta(v) for v in values]
-        arrays.append(pa.array(values, type=field.type))
+        arrays.append(_strings(values, field.type) if field.name == "text" else pa.array(values, type=field.type))
     names = list(CORE_COLUMNS)
     for name, values in columns.items():
         if name not in CORE_COLUMNS:
@@ -147,12 +148,60 @@ def make_conversation_batch(columns: dict[str, list[Any]]) -> pa.Table:
     arrays = [core.column(c) for c in CORE_COLUMNS]
     names = list(CORE_COLUMNS)
     for f in CONVERSATION_FIELDS:
-        arrays.append(pa.array(columns.get(f.name, [None] * n), type=f.type))
+        values = columns.get(f.name, [None] * n)
+        arrays.append(messages_array(values) if f.name in MESSAGE_COLUMNS else pa.array(values, type=f.type))
         names.append(f.name)
     for c in extra.column_names:
         arrays.append(extra.column(c))
         names.append(c)
     return pa.Table.from_arrays(arrays, names=names)
+
+
+def string_array(values: list[str]) -> pa.Array:
+    """``pa.array(values, pa.string())`` for a list of Python strings, built from one joined,
+    encoded buffer: ~3x faster than pyarrow's per-object conversion on long texts."""
+    try:
+        lengths = [len(v) if v.isascii() else len(v.encode()) for v in values]
+    except UnicodeEncodeError:  # a lone surrogate: pyarrow's own conversion says what is wrong
+        return pa.array(values, pa.string())
+    offsets = np.zeros(len(values) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    if offsets[-1] >= 2**31:  # beyond 32-bit offsets: let pyarrow decide
+        return pa.array(values, pa.string())
+    data = "".join(values).encode()
+    return pa.StringArray.from_buffers(len(values), pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data))
+
+
+def _strings(values: list[Any], type_: pa.DataType) -> pa.Array:
+    if type_ == pa.string() and values and all(type(v) is str for v in values):
+        return string_array(values)
+    return pa.array(values, type=type_)
+
+
+_OPTIONAL_MESSAGE_FIELDS = [f for f in MESSAGE_TYPE if f.name not in ("role", "content")]
+
+
+def messages_array(values: list[list[dict[str, Any]] | None]) -> pa.Array:
+    """A ``list<message>`` array from message lists (``None`` for a null list). Built field by
+    field with comprehensions: about 3x faster than ``pa.array`` on the dicts (the read path)."""
+    flat = [m for messages in values if messages for m in messages]
+    lengths = [len(messages) if messages else 0 for messages in values]
+    offsets = np.zeros(len(values) + 1, dtype=np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    fields = [pa.array([m["role"] for m in flat], pa.string()), _strings([m["content"] for m in flat], pa.string())]
+    # Messages that hold only role and content (what readers build) skip the optional fields.
+    bare = all(len(m) == 2 for m in flat)
+    for f in _OPTIONAL_MESSAGE_FIELDS:
+        column = None if bare else [m.get(f.name) for m in flat]
+        if column is None or all(v is None for v in column):
+            fields.append(pa.nulls(len(flat), f.type))
+        else:
+            fields.append(pa.array(column, f.type))
+    struct = pa.StructArray.from_arrays(fields, fields=list(MESSAGE_TYPE))
+    mask = None
+    if any(messages is None for messages in values):
+        mask = pa.array([messages is None for messages in values], pa.bool_())
+    return pa.ListArray.from_arrays(pa.array(offsets), struct, type=MESSAGES_TYPE, mask=mask)
 
 
 def table_from_rows(rows: list[dict[str, Any]]) -> pa.Table:

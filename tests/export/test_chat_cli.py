@@ -6,8 +6,12 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from winnow.exec.runner import run
 from winnow.io.chat import read_conversations
+
+pytestmark = pytest.mark.core  # needs only the core dependencies
 
 
 def winnow(*args: str) -> subprocess.CompletedProcess:

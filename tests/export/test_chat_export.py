@@ -12,6 +12,8 @@ from winnow.errors import WinnowError
 from winnow.export.chat import READ_BACK, ExportError, export_conversations, problem
 from winnow.io.chat import read_conversations
 
+pytestmark = pytest.mark.core  # needs only the core dependencies
+
 SAMPLES = {
     "sharegpt": "sft/sharegpt/dummy_conversation.json",
     "hh": "sft/hh-rlhf/harmless-base-test.jsonl.gz",
@@ -267,3 +269,36 @@ def test_each_format_rule_is_checked(fmt, row, why):
 )
 def test_valid_rows_pass(fmt, row):
     assert problem(fmt, row) is None
+
+
+@pytest.mark.parametrize(
+    ("fmt", "options"), [("trl-dpo", {}), ("trl-dpo", {"style": "implicit"}), ("trl-reward", {}), ("trl-sft", {})]
+)
+def test_columnar_export_writes_what_the_row_path_writes(samples, test_data, tmp_path, fmt, options):
+    from winnow.export.chat import ExportSummary, convert_rows
+    from winnow.export.chat.columnar import fast_rows
+
+    tables = [samples["hh"], samples["sharegpt"], read_conversations(str(test_data / "chat" / "chatlog.jsonl"))]
+    for table in tables:
+        assert fast_rows(table, fmt, options) is not None  # these batches take the columnar path
+        out = tmp_path / "fast.jsonl"
+        summary = export_conversations(table, fmt, out, **options)
+        slow = ExportSummary(fmt, "")
+        expected = b"".join(
+            json.dumps(r, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+            for r in convert_rows(table.to_pylist(), fmt, slow, **options)
+        )
+        assert out.read_bytes() == expected and summary.skipped == slow.skipped and summary.rows == slow.rows
+    # a batch the columnar path cannot vouch for goes row by row, which names the record
+    bad = samples["hh"].slice(0, 3)
+    rejected = bad.column("rejected").to_pylist()
+    rejected[1] = [{**rejected[1][0], "role": "user"}]
+    import pyarrow as pa
+
+    from winnow.records import MESSAGES_TYPE
+
+    bad = bad.set_column(bad.schema.get_field_index("rejected"), "rejected", pa.array(rejected, MESSAGES_TYPE))
+    if fmt == "trl-dpo" and not options:
+        assert fast_rows(bad, fmt, options) is None
+        with pytest.raises(ExportError, match=r"record harmless-base-test.jsonl.gz:2: rejected\[0\] is a user turn"):
+            export_conversations(bad, fmt, tmp_path / "bad.jsonl")

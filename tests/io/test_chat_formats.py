@@ -13,6 +13,8 @@ from winnow.export.chat import export_conversations
 from winnow.io.chat import PARSERS, RowError, detect, read_conversations
 from winnow.io.chat.parse import parse_hh_transcript
 
+pytestmark = pytest.mark.core  # needs only the core dependencies
+
 
 def _plain(messages):
     return [(m["role"], m["content"]) for m in messages or []]
@@ -185,3 +187,44 @@ def test_whole_hh_set_reads_and_round_trips(full_data, tmp_path):
     export_conversations(table, "hh-rlhf", out)
     with gzip.open(path, "rt") as f:
         assert [json.loads(line) for line in out.read_text().splitlines()] == [json.loads(line) for line in f]
+
+
+def _row_path(path, fmt="chat"):
+    """The reader's row-by-row path, which the columnar HH path must equal."""
+    from winnow.io.base import ErrorSink, InputSpec, Shard
+    from winnow.io.chat.reader import ChatReader, ConversationBuilder
+
+    shard = Shard(0, 0, str(path), path.name, format=fmt)
+    builder = ConversationBuilder(InputSpec(path=str(path), format=fmt), shard, ErrorSink("fail"), None)
+    for row, position, location, raw in ChatReader()._rows(shard, ErrorSink("fail")):
+        builder.add(row, position, location, raw)
+    return builder.flush()
+
+
+def test_hh_columnar_path_equals_the_row_path(sample_data, tmp_path):
+    from winnow.io.chat.hh_columnar import read_hh_columnar
+
+    path = sample_data / "sft" / "hh-rlhf" / "harmless-base-test.jsonl.gz"
+    from winnow.io.base import InputSpec, Shard
+
+    fast = read_hh_columnar(Shard(0, 0, str(path), path.name), InputSpec(path=str(path)), 128)
+    assert fast is not None and len(fast) == 4  # 400 pairs in batches of 128
+    import pyarrow as pa
+
+    assert pa.concat_tables(fast).equals(_row_path(path))
+    # a row with another key, or a blank line: the whole shard takes the row path (meta and lines kept)
+    lines = gzip.open(path, "rb").read().splitlines()[:3]
+    extra = tmp_path / "extra.jsonl"
+    extra.write_bytes(b"\n".join([lines[0], lines[1][:-1] + b', "rater": "r7"}', lines[2]]) + b"\n")
+    assert read_hh_columnar(Shard(0, 0, str(extra), extra.name), InputSpec(path=str(extra)), 128) is None
+    table = read_conversations(str(extra))
+    assert json.loads(table.column("meta").to_pylist()[1]) == {"rater": "r7"} and table.equals(_row_path(extra))
+    blank = tmp_path / "blank.jsonl"
+    blank.write_bytes(lines[0] + b"\n\n" + lines[1] + b"\n")
+    assert read_conversations(str(blank)).column("id").to_pylist() == ["blank.jsonl:1", "blank.jsonl:3"]
+
+
+@pytest.mark.full
+def test_hh_columnar_path_equals_the_row_path_on_the_whole_set(full_data):
+    path = full_data / "sft" / "hh-rlhf" / "harmless-base-test.jsonl.gz"
+    assert read_conversations(str(path)).equals(_row_path(path))

@@ -12,6 +12,8 @@ from winnow.errors import InputError
 from winnow.exec.runner import run
 from winnow.io.output import read_output
 
+pytestmark = pytest.mark.core  # needs only the core dependencies
+
 SHAREGPT = "sft/sharegpt/dummy_conversation.json"
 HH = "sft/hh-rlhf/harmless-base-test.jsonl.gz"
 ROLE = {"human": "user", "gpt": "assistant"}

@@ -28,6 +28,7 @@ import orjson
 import pyarrow as pa
 
 from winnow.errors import WinnowError
+from winnow.export.chat.columnar import fast_rows
 from winnow.export.chat.formats import CONVERTERS, KINDS, READ_BACK, Unfit
 from winnow.export.chat.validate import problem
 
@@ -142,7 +143,15 @@ def export_conversations(
                 f.write(b"[")
             first = True
             for batch in iter_records(data):
-                lines = [dumps(row) for row in convert_rows(batch.to_pylist(), fmt, summary, **options)]
+                fast = fast_rows(batch, fmt, options)
+                if fast is not None:  # the columnar path (see columnar.py); else row by row
+                    lines, skipped = fast
+                    summary.records += batch.num_rows
+                    summary.rows += len(lines)
+                    for kind, n in skipped.items():
+                        summary.skipped[str(kind)] = summary.skipped.get(str(kind), 0) + n
+                else:
+                    lines = [dumps(row) for row in convert_rows(batch.to_pylist(), fmt, summary, **options)]
                 if not lines:
                     continue
                 if as_array:

@@ -46,6 +46,9 @@ class ChatTokenizer:
     @classmethod
     def load(cls, path: str | Path) -> ChatTokenizer:
         """A model directory (``tokenizer.json`` + ``tokenizer_config.json``) or a ``tokenizer.json``."""
+        from winnow.extras import require
+
+        require("chat templates (preflight, sft-packed)", ["tokenizers", "jinja2"], "chat")
         from tokenizers import Tokenizer
 
         path = Path(path)
@@ -110,11 +113,8 @@ def _template_message(m: dict) -> dict:
 
 
 def _compile(source: str) -> Any:
-    try:
-        from jinja2 import TemplateError
-        from jinja2.sandbox import ImmutableSandboxedEnvironment
-    except ImportError:
-        raise WinnowError("chat templates need jinja2: pip install 'winnow[chat]'") from None
+    from jinja2 import TemplateError
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     def raise_exception(message: str) -> None:
         raise TemplateError(message)

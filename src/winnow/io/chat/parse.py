@@ -89,18 +89,22 @@ def to_message(obj: Any, where: str) -> dict[str, Any]:
             raise RowError(f"{where}.weight is {weight!r}, expected 0 or 1")
         weight = float(weight)
     name, call_id = obj.get("name"), obj.get("tool_call_id")
-    return {
-        "role": role,
-        "content": _content(obj.get("content"), where, tool_calls is not None),
-        "name": name if isinstance(name, str) else None,
-        "tool_calls": tool_calls,
-        "weight": weight,
-        "tool_call_id": call_id if isinstance(call_id, str) else None,
-    }
+    message = {"role": role, "content": _content(obj.get("content"), where, tool_calls is not None)}
+    # Only the optional fields that are set (the Arrow builder fills the others with nulls).
+    if isinstance(name, str):
+        message["name"] = name
+    if tool_calls is not None:
+        message["tool_calls"] = tool_calls
+    if weight is not None:
+        message["weight"] = weight
+    if isinstance(call_id, str):
+        message["tool_call_id"] = call_id
+    return message
 
 
 def _msg(role: str, content: str) -> dict[str, Any]:
-    return {"role": role, "content": content, "name": None, "tool_calls": None, "weight": None, "tool_call_id": None}
+    # Only the fields that are set: the Arrow builder fills the others with nulls in one go.
+    return {"role": role, "content": content}
 
 
 def to_messages(value: Any, where: str, default_role: str = "assistant") -> list[dict[str, Any]]:
@@ -256,11 +260,11 @@ def parse_hh_transcript(text: Any, where: str) -> list[dict[str, Any]]:
         raise RowError(f"{where} does not start with '\\n\\nHuman:' (starts {parts[0][:40]!r})")
     if len(parts) < 3:
         raise RowError(f"{where} has no '\\n\\nHuman:' / '\\n\\nAssistant:' turns")
-    messages = []
-    for i in range(1, len(parts), 2):
-        content = parts[i + 1]
-        messages.append(_msg(HH_ROLES[parts[i]], content[1:] if content.startswith(" ") else content))
-    return messages
+    roles = HH_ROLES
+    return [
+        {"role": roles[name], "content": content[1:] if content[:1] == " " else content}
+        for name, content in zip(parts[1::2], parts[2::2], strict=True)
+    ]
 
 
 def parse_hh(row: dict) -> list[Record]:

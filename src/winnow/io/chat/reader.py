@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from winnow.conversation import render_record
 from winnow.io.base import DEFAULT_BATCH_SIZE, ErrorSink, InputSpec, Reader, Shard, register_reader
+from winnow.io.chat.hh_columnar import read_hh_columnar
 from winnow.io.chat.parse import FORMAT_KEYS, ID_KEYS, PARSERS, RowError, detect
 from winnow.io.files import open_binary
 from winnow.io.jsonl import iter_lines
@@ -29,6 +30,7 @@ class ConversationBuilder:
 
     def __init__(self, spec: InputSpec, shard: Shard, errors: ErrorSink, fmt: str | None):
         self.spec, self.shard, self.errors, self.fmt = spec, shard, errors, fmt
+        self._consumed: dict[str, frozenset[str]] = {}  # the keys each format reads (the rest is meta)
         self._reset()
 
     def _reset(self) -> None:
@@ -54,7 +56,9 @@ class ConversationBuilder:
             rid = None if record_id is None else str(record_id)
             self.errors.bad(shard.source_file, location, f"{self.fmt or 'chat'}: {error}", raw, rid)
             return
-        consumed = FORMAT_KEYS[fmt] | _CORE_KEYS | {spec.id_field, ID_KEYS.get(fmt, "")}
+        consumed = self._consumed.get(fmt)
+        if consumed is None:
+            consumed = self._consumed[fmt] = FORMAT_KEYS[fmt] | _CORE_KEYS | {spec.id_field, ID_KEYS.get(fmt, "")}
         meta = {k: v for k, v in row.items() if k not in consumed}
         if fmt == "winnow" and isinstance(row.get("meta"), (str, dict)):
             meta = row["meta"] if isinstance(row["meta"], dict) else orjson.loads(row["meta"] or "{}")
@@ -111,6 +115,11 @@ class ChatReader(Reader):
     def read(
         self, shard: Shard, spec: InputSpec, errors: ErrorSink, batch_size: int = DEFAULT_BATCH_SIZE
     ) -> Iterator[pa.Table]:
+        if self.parser in (None, "hh-rlhf") and not _is_json_array(shard):
+            batches = read_hh_columnar(shard, spec, batch_size)  # None unless every row is a plain HH pair
+            if batches is not None:
+                yield from batches
+                return
         builder = ConversationBuilder(spec, shard, errors, self.parser)
         for row, position, location, raw in self._rows(shard, errors):
             builder.add(row, position, location, raw)
