@@ -30,5 +30,6 @@ grep -q "^length_filter " "$VENV/steps.txt"
 echo "winnow steps: $(grep -c '^[a-z_0-9]\+ ' "$VENV/steps.txt") steps listed, $(grep -c 'unavailable:' "$VENV/steps.txt") need an extra"
 
 # Only the test modules that hold core tests are collected: the others import extras at their top.
+# The Playwright plugin (tests/browser.py) needs the test extra: it is not loaded here.
 mapfile -t modules < <(grep -rl --include='test_*.py' 'pytest.mark.core' tests | sort)
-"$VENV/bin/python" -m pytest -q -m core -p no:cacheprovider "${modules[@]}"
+"$VENV/bin/python" -m pytest -q -m core -p no:cacheprovider -p no:browser "${modules[@]}"
