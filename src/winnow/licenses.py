@@ -186,7 +186,7 @@ LICENSE_TEXTS: list[tuple[str, re.Pattern[str]]] = [
 # Cheap pre-check (Arrow RE2, over the whole batch): only texts with one of these go through the patterns.
 DETECT_PRECHECK = (
     r"SPDX-License-Identifier|(?i:creativecommons\.org|rel\s*=\s*[\"']?[^\"'>]*license|licen[cs]ed|released under"
-    r"|available under|distributed under|published under|Permission is hereby granted|Permission to use, copy"
+    r"|available under|distributed under|published under|under the terms of|Permission is hereby granted|Permission to use, copy"
     r"|Redistribution and use|Boost Software License|PYTHON SOFTWARE FOUNDATION|free and unencumbered|CC0 1\.0"
     r"|provided 'as-is')"
 )

@@ -214,6 +214,10 @@ READER_MODULES = [
     "winnow.io.html",
     "winnow.io.chat.reader",
     "winnow.io.git",
+    "winnow.io.pdf",
+    "winnow.io.docx",
+    "winnow.io.epub",
+    "winnow.io.markup",
 ]
 COMPRESSIONS = (".gz", ".zst", ".zstd", ".bz2", ".xz")
 
