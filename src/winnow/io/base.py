@@ -218,6 +218,7 @@ READER_MODULES = [
     "winnow.io.docx",
     "winnow.io.epub",
     "winnow.io.markup",
+    "winnow.io.huggingface",
 ]
 COMPRESSIONS = (".gz", ".zst", ".zstd", ".bz2", ".xz")
 
