@@ -101,7 +101,7 @@ def test_not_a_repository_fails_naming_it(tmp_path):
 @pytest.mark.skipif(not (ROOT / ".git").exists(), reason="needs a git checkout (a source tarball has none)")
 def test_this_checkout_end_to_end_languages_and_licences_on_every_file(tmp_path):
     kept, rejected = read_repo(ROOT, tmp_path, license="Apache-2.0", source="winnow")  # pyproject's licence
-    tracked = git(ROOT, "ls-files").split()
+    tracked = git(ROOT, "ls-tree", "-r", "-z", "--name-only", "HEAD").split("\0")[:-1]  # the commit read
     assert len(kept) + len(rejected) == len(tracked)  # nothing lost
     python = [r for r in kept if r["meta"]["path"].endswith(".py")]
     assert len(python) > 100 and {r["meta"]["language"] for r in python} == {"Python"}
