@@ -52,7 +52,10 @@ def _cmd_crawl(args: argparse.Namespace) -> int:
     import yaml
     from pydantic import ValidationError
 
-    from winnow.collect import CrawlConfig, crawl
+    try:
+        from winnow.collect import CrawlConfig, crawl
+    except ModuleNotFoundError as error:  # the [crawl] extra is not installed
+        raise RecipeError(f"winnow crawl needs {error.name}: pip install 'winnow[crawl]'") from None
 
     settings: dict = {}
     if args.config:
