@@ -12,7 +12,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e ".[all,ray,test]"
+	$(BIN)/pip install -q -e ".[all,ray,test,hf]"
 	touch $(STAMP)
 
 demo: install

@@ -39,7 +39,13 @@ def plan_shards(inputs: list[InputSpec], staging: str | None = None) -> list[Sha
     shards: list[Shard] = []
     known = readers()
     for input_index, spec in enumerate(inputs):
-        files = [(url, relative, format_of(url, spec.format), file_size(url)) for url, relative in expand(spec.path)]
+        whole = known[spec.format].expand(spec.path) if spec.format in known else None
+        if whole is not None:  # a format that reads a folder as one input (git)
+            files = [(url, relative, spec.format or "", 0) for url, relative in whole]
+        else:
+            files = [
+                (url, relative, format_of(url, spec.format), file_size(url)) for url, relative in expand(spec.path)
+            ]
         limit = _shard_bytes(spec, sum(size for *_, size in files))
         for file_number, (url, relative, fmt, size) in enumerate(files):
             splittable = known[fmt].splittable and size > limit and known[fmt].can_split(url)

@@ -51,6 +51,7 @@ class InputSpec(BaseModel):
     # Large uncompressed line files are cut into shards of this size. Default: the input's
     # size / 64, within 1–64 MB, so even a small input spreads evenly over the workers.
     shard_mb: float | None = None
+    ref: str | None = None  # format git: the commit, branch or tag to read (default HEAD)
 
     @field_validator("path")
     @classmethod
@@ -192,6 +193,12 @@ class Reader:
     extra: ClassVar[str | None] = None
 
     @classmethod
+    def expand(cls, path: str) -> list[tuple[str, str]] | None:
+        """The (url, relative) inputs of ``path`` when the format reads a folder as one input (a git
+        repository); None: the files under ``path``, as for every file format."""
+        return None
+
+    @classmethod
     def can_split(cls, url: str) -> bool:
         """Whether this file of a splittable format can be cut (a JSON array file cannot)."""
         return cls.splittable
@@ -211,6 +218,12 @@ READER_MODULES = [
     "winnow.io.warc",
     "winnow.io.html",
     "winnow.io.chat.reader",
+    "winnow.io.git",
+    "winnow.io.pdf",
+    "winnow.io.docx",
+    "winnow.io.epub",
+    "winnow.io.markup",
+    "winnow.io.huggingface",
 ]
 COMPRESSIONS = (".gz", ".zst", ".zstd", ".bz2", ".xz")
 

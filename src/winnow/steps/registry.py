@@ -43,6 +43,7 @@ BUILTIN_MODULES = [
     "winnow.steps.safety",
     "winnow.steps.conversation",
     "winnow.steps.preference",
+    "winnow.steps.code",
     "winnow.stages.decontaminate",
     "winnow.stages.exact",
     "winnow.stages.minhash",
