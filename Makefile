@@ -12,7 +12,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e ".[ray,test,chat]"
+	$(BIN)/pip install -q -e ".[ray,test,chat,web]"
 	touch $(STAMP)
 
 demo: install
@@ -28,6 +28,7 @@ demo: install
 
 test: install
 	bash scripts/install-browser.sh
+	bash scripts/install-postgres.sh
 	$(BIN)/python -m pytest -q
 
 test-full: install
