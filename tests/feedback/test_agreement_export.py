@@ -11,8 +11,8 @@ import krippendorff
 import numpy as np
 import orjson
 import pytest
-
 from helpers import answer_all, team
+
 from winnow.export.chat import problem
 from winnow.feedback.service import Feedback
 

@@ -10,9 +10,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from helpers import team
 from sqlalchemy import func, select
 
-from helpers import team
 from winnow.feedback.service import Conflict, Feedback
 from winnow.feedback.store import Assignment, Record
 from winnow.feedback.store.models import SUBMITTED
