@@ -9,7 +9,7 @@ def team(fb: Feedback, project: str, n: int, role: str = "annotator") -> list[Ac
     """``n`` annotators, members of ``project``."""
     people = []
     for i in range(n):
-        account, _ = fb.users.add(f"{role}{i}", role, password=f"pw-{role}-{i}-long")
+        account, _ = fb.users.add(f"{role}{i}", role, password=password_of(f"{role}{i}"))
         fb.projects.add_member(project, account.name, role)
         people.append(account)
     return people
@@ -25,3 +25,8 @@ def answer_all(fb: Feedback, project: str, people: list[Account], choose) -> dic
             fb.tasks.submit(p, user, task.assignment_id, value)
             given[(user.name, task.external_id)] = value
     return given
+
+
+def password_of(name: str) -> str:
+    """The password ``team`` gave a user (annotator3 → pw-annotator3-long)."""
+    return f"pw-{name}-long"

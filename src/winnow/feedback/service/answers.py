@@ -113,3 +113,17 @@ def record_agreement(project: ProjectInfo, entry: RecordAnswers) -> float | None
     if len(values) < 2:
         return None
     return Counter(values).most_common(1)[0][1] / len(values)
+
+
+def load_answers_of(db: Database, project: ProjectInfo, record_id: int) -> list[Answer]:
+    """The answers of one record."""
+    with db.read() as s:
+        rows = s.execute(
+            select(
+                User.name, Assignment.value, Assignment.submitted_at, Assignment.seconds, Assignment.guideline_version
+            )
+            .join(User, User.id == Assignment.user_id)
+            .where(Assignment.record_id == record_id, Assignment.state == SUBMITTED)
+            .order_by(Assignment.slot)
+        )
+        return [Answer(user, value, at, seconds, version) for user, value, at, seconds, version in rows]

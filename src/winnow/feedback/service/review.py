@@ -3,12 +3,13 @@ side by side, and the reviewer's adjudicated answer (it wins in exports)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete
 
-from winnow.feedback.service.answers import Answer, consensus, load_answers, record_agreement
+from winnow.feedback.service.answers import Answer, _key, consensus, load_answers, load_answers_of, record_agreement
 from winnow.feedback.service.errors import NotFound
 from winnow.feedback.service.items import shown
 from winnow.feedback.service.projects import ProjectInfo
@@ -85,3 +86,11 @@ class Review:
                     record_id=record_id, project_id=project.id, user_id=reviewer.id, value=value, note=note, at=now()
                 )
             )
+
+    def others(self, project: ProjectInfo, record_id: int, user: Account) -> list[tuple[str, int]]:
+        """How the other annotators answered a record so far (shown only when the project is not blind)."""
+        if project.blind:
+            return []
+        entry = load_answers_of(self.db, project, record_id)
+        counts = Counter(_key(a.value) for a in entry if a.user != user.name)
+        return sorted(counts.items(), key=lambda kv: -kv[1])
