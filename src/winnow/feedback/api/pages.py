@@ -23,7 +23,7 @@ from winnow.feedback.api.deps import (
     session,
 )
 from winnow.feedback.api.plots import bar_chart
-from winnow.feedback.api.render import markdown
+from winnow.feedback.api.render import answer_text, markdown
 from winnow.feedback.api.rest import import_upload
 from winnow.feedback.service import FORMATS, Account, Feedback, FeedbackError, Forbidden
 from winnow.feedback.service.questions import TASKS
@@ -32,6 +32,7 @@ from winnow.feedback.service.users import RateLimited
 router = APIRouter()
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 templates.env.filters["markdown"] = markdown
+templates.env.filters["answer"] = answer_text
 
 
 def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:

@@ -15,3 +15,23 @@ def markdown(text: str | None) -> Markup:
     html = _MD.render(text or "")
     html = html.replace("<a href=", '<a rel="noopener noreferrer nofollow" target="_blank" href=')
     return Markup(html)
+
+
+def answer_text(value: dict | str | None) -> str:
+    """An answer as a person reads it: ``A``, ``tie``, ``4``, ``harmful, rude``, ``2 > 1 > 3``, the edit."""
+    import orjson
+
+    if isinstance(value, str):
+        value = orjson.loads(value)
+    if not value:
+        return "none (an even split)"
+    if "choice" in value:
+        return str(value["choice"])
+    if "rating" in value:
+        return str(value["rating"])
+    if "labels" in value:
+        return ", ".join(value["labels"])
+    if "order" in value:
+        return " > ".join(str(i + 1) for i in value["order"])
+    text = str(value.get("text", ""))
+    return text if len(text) <= 160 else text[:157] + "…"

@@ -10,6 +10,8 @@
   var selected = null;
   var sent = false;
   var keyed = {};
+  // a long prompt scrolls in its box: start at its end, the turn the responses answer
+  document.querySelectorAll(".task > .chat").forEach(function (chat) { chat.scrollTop = chat.scrollHeight; });
   if (form) {
     form.querySelectorAll("button[data-key]").forEach(function (button) {
       button.getAttribute("data-key").split(" ").forEach(function (key) { keyed[key.toLowerCase()] = button; });
@@ -25,7 +27,7 @@
     selected = button;
     button.classList.add("selected");
     button.setAttribute("aria-pressed", "true");
-    if (status) { status.textContent = "Selected: " + button.textContent.trim() + " (Enter to submit)"; }
+    if (status) { status.textContent = "Selected: " + (button.getAttribute("data-label") || button.value) + " (Enter to submit)"; }
   }
 
   function typing(target) {
