@@ -112,35 +112,60 @@ def test_record_text_renders_inert(fb: Feedback, tmp_path: Path) -> None:
     assert "<strong>bold</strong>" in html  # markdown still renders
 
 
-def _annotator_loop(url: str, name: str, deadline: float, acked: list, lock: threading.Lock) -> None:
+def _annotator_loop(url: str, name: str, deadline: float, acked: list, lock: threading.Lock, doubt=None) -> None:  # type: ignore[no-untyped-def]
+    """Next + submit until the deadline; ``acked`` gets what the server acknowledged, ``doubt`` the
+    submits whose reply never came (a timeout, a killed server): those may or may not be stored."""
     client = login(url, name, password_of(name))
     while time.monotonic() < deadline:
-        task = client.post("/api/projects/helpful/next").json()["task"]
+        reply = client.post("/api/projects/helpful/next")
+        if reply.status_code == 409:  # the queue was busy: ask again
+            continue
+        task = reply.json()["task"]
         if task is None:
             return
-        r = client.post(f"/api/projects/helpful/tasks/{task['id']}/submit", json={"value": {"choice": "B"}})
+        try:
+            r = client.post(f"/api/projects/helpful/tasks/{task['id']}/submit", json={"value": {"choice": "B"}})
+        except httpx.HTTPError:
+            if doubt is not None:
+                with lock:
+                    doubt.append((name, task["record"]))
+            raise
         if r.status_code == 200:
             with lock:
                 acked.append((name, task["record"]))
 
 
+@pytest.mark.parametrize(
+    ("clients", "seconds", "records"),
+    [(20, 6, 400), pytest.param(50, 60, None, marks=pytest.mark.full, id="50x60s")],
+)
 def test_concurrent_http_submitters_end_with_exactly_the_acknowledged(
-    fb: Feedback, hh_path: Path, tmp_path: Path
+    fb: Feedback, hh_path: Path, tmp_path: Path, clients: int, seconds: int, records: int | None, request
 ) -> None:
+    """A bounded loopback load test: ``clients`` annotators for ``seconds``; the issue's 50 × 60 s is second
+    tier, on the whole HH-RLHF harmless test set (2,312 pairs, 6,936 slots: more than 60 s can answer)."""
     fb.projects.create("helpful", "pairwise", overlap=3)
-    fb.import_records("helpful", _hh(hh_path, tmp_path, 400))
-    people = team(fb, "helpful", 20)
+    if records is None:
+        fb.import_records("helpful", request.getfixturevalue("full_data") / "sft/hh-rlhf/harmless-base-test.jsonl.gz")
+    else:
+        fb.import_records("helpful", _hh(hh_path, tmp_path, records))
+    people = team(fb, "helpful", clients)
     acked: list[tuple[str, str]] = []
+    doubt: list[tuple[str, str]] = []
     lock = threading.Lock()
     with thread_server(fb) as url:
-        deadline = time.monotonic() + 10
-        threads = [threading.Thread(target=_annotator_loop, args=(url, u.name, deadline, acked, lock)) for u in people]
+        deadline = time.monotonic() + seconds
+        threads = [
+            threading.Thread(target=_annotator_loop, args=(url, u.name, deadline, acked, lock, doubt)) for u in people
+        ]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
-    assert len(acked) > 20
-    assert sorted(acked) == _stored(fb)  # nothing lost, nothing doubled
+    assert len(acked) > clients
+    stored = _stored(fb)
+    assert len(stored) == len(set(stored)) and set(acked) <= set(stored)  # nothing lost, nothing doubled
+    assert set(stored) - set(acked) <= set(doubt)  # anything else had its reply lost (a client timeout)
     assert max(Counter(r for _, r in acked).values()) <= 3
 
 
@@ -151,28 +176,29 @@ def test_killing_the_server_mid_submit_loses_nothing_acknowledged(
     fb.import_records("helpful", _hh(hh_path, tmp_path, 400))
     people = team(fb, "helpful", 6)
     acked: list[tuple[str, str]] = []
+    doubt: list[tuple[str, str]] = []
     lock = threading.Lock()
     with process_server(db_url) as (url, proc):
         deadline = time.monotonic() + 30
 
         def loop(name: str) -> None:
             try:
-                _annotator_loop(url, name, deadline, acked, lock)
+                _annotator_loop(url, name, deadline, acked, lock, doubt)
             except httpx.HTTPError:
                 return  # the server is gone: whatever was acknowledged must be stored
 
         threads = [threading.Thread(target=loop, args=(u.name,)) for u in people]
         for t in threads:
             t.start()
-        while len(acked) < 30 and time.monotonic() < deadline:
+        while len(acked) < 20 and time.monotonic() < deadline:
             time.sleep(0.05)
         proc.kill()  # SIGKILL, in the middle of the submits
         for t in threads:
             t.join()
-    assert len(acked) >= 30
+    assert len(acked) >= 20
     stored = set(_stored(fb))
     assert set(acked) <= stored  # every acknowledged answer survived the kill
-    assert len(stored) - len(acked) <= len(people)  # at most the in-flight ones committed without their reply
+    assert stored - set(acked) <= set(doubt)  # and the others were in flight when it died
 
 
 @pytest.mark.parametrize("fmt", ["trl-dpo", "winnow"])

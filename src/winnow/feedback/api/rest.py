@@ -42,11 +42,7 @@ def project(access: ProjectAccess = Depends(require("annotator")), fb: Feedback 
 @router.post("/projects/{name}/next", response_model=NextOut)
 def next_task(access: ProjectAccess = Depends(require("annotator")), fb: Feedback = Depends(feedback)) -> NextOut:
     task = fb.tasks.next(access.project, access.user)
-    progress = fb.tasks.progress(access.project, access.user)
-    return NextOut(
-        task=task_out(task) if task else None, done=progress.done,
-        remaining_records=progress.records - progress.complete,
-    )  # fmt: skip
+    return NextOut(task=task_out(task) if task else None, done=fb.tasks.answered(access.project, access.user))
 
 
 @router.post("/projects/{name}/tasks/{task_id}/submit", response_model=SubmitOut)

@@ -23,8 +23,7 @@ class TaskOut(BaseModel):
 
 class NextOut(BaseModel):
     task: TaskOut | None
-    done: int
-    remaining_records: int
+    done: int = Field(description="the caller's answers in the project")
 
 
 class SubmitIn(BaseModel):

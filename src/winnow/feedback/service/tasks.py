@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from winnow.feedback.service.errors import Conflict, NotFound
@@ -72,6 +72,8 @@ class Tasks:
                     return self._task(s, project, mine)
                 candidate = s.execute(self._queue(project, user)).first()
                 if candidate is None:
+                    candidate = s.execute(self._queue(project, user, expired=True)).first()
+                if candidate is None:
                     return None
                 slot_id, state = candidate
                 cutoff = now() - LEASE
@@ -86,14 +88,17 @@ class Tasks:
                     return self._task(s, project, s.get(Assignment, slot_id))
         raise Conflict("the queue is too busy: try again")
 
-    def _queue(self, project: ProjectInfo, user: Account):  # type: ignore[no-untyped-def]
+    def _queue(self, project: ProjectInfo, user: Account, expired: bool = False):  # type: ignore[no-untyped-def]
+        """The first slot open to this user, in record order (an index range scan on ix_assignments_queue);
+        with ``expired``, the first lease left idle past LEASE instead."""
         mine = aliased(Assignment)
-        cutoff = now() - LEASE
+        query = select(Assignment.id, Assignment.state).where(Assignment.project_id == project.id)
+        if expired:
+            query = query.where(Assignment.state == LEASED, Assignment.leased_at < now() - LEASE)
+        else:
+            query = query.where(Assignment.state == OPEN)
         query = (
-            select(Assignment.id, Assignment.state)
-            .where(Assignment.project_id == project.id)
-            .where(or_(Assignment.state == OPEN, and_(Assignment.state == LEASED, Assignment.leased_at < cutoff)))
-            .where(~exists().where(mine.record_id == Assignment.record_id, mine.user_id == user.id))
+            query.where(~exists().where(mine.record_id == Assignment.record_id, mine.user_id == user.id))
             .where(~exists().where(Skip.record_id == Assignment.record_id, Skip.user_id == user.id))
             .order_by(Assignment.record_id, Assignment.slot)
             .limit(1)
@@ -179,6 +184,20 @@ class Tasks:
             last.state, last.leased_at, last.submitted_at = LEASED, now(), None
             s.flush()
             return self._task(s, project, last)
+
+    def answered(self, project: ProjectInfo, user: Account) -> int:
+        """The user's answers in the project (cheap: the user index)."""
+        with self.db.read() as s:
+            return (
+                s.scalar(
+                    select(func.count()).where(
+                        Assignment.project_id == project.id,
+                        Assignment.user_id == user.id,
+                        Assignment.state == SUBMITTED,
+                    )
+                )
+                or 0
+            )
 
     def progress(self, project: ProjectInfo, user: Account | None = None) -> Progress:
         with self.db.read() as s:

@@ -123,7 +123,7 @@ class Assignment(Base):
     __table_args__ = (
         UniqueConstraint("record_id", "slot"),
         UniqueConstraint("record_id", "user_id"),
-        Index("ix_assignments_queue", "project_id", "state", "record_id"),
+        Index("ix_assignments_queue", "project_id", "state", "record_id", "slot"),
         Index("ix_assignments_user", "project_id", "user_id", "state"),
     )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)

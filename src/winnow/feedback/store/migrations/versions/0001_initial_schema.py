@@ -153,7 +153,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("record_id", "user_id"),
     )
     with op.batch_alter_table("assignments", schema=None) as batch_op:
-        batch_op.create_index("ix_assignments_queue", ["project_id", "state", "record_id"], unique=False)
+        batch_op.create_index("ix_assignments_queue", ["project_id", "state", "record_id", "slot"], unique=False)
         batch_op.create_index("ix_assignments_user", ["project_id", "user_id", "state"], unique=False)
 
     op.create_table(
