@@ -32,6 +32,7 @@ test: install
 	$(BIN)/python -m pytest -q
 
 test-full: install
+	bash scripts/install-postgres.sh
 	$(BIN)/python -m pytest -q -m full
 
 # Re-cut tests/data/shared from the shared data sets (see scripts/make_fixtures.py).

