@@ -28,9 +28,11 @@ demo: install
 
 test: install
 	bash scripts/install-browser.sh
+	bash scripts/install-postgres.sh
 	$(BIN)/python -m pytest -q
 
 test-full: install
+	bash scripts/install-postgres.sh
 	$(BIN)/python -m pytest -q -m full
 
 # Re-cut tests/data/shared from the shared data sets (see scripts/make_fixtures.py).

@@ -1,0 +1,175 @@
+"""winnow feedback at scale, on SQLite and on PostgreSQL (a throw-away cluster, as the tests start it):
+
+* import 100,000 preference records (real HH-RLHF pairs, repeated under new ids) — target < 30 s;
+* next task + submit round trip over HTTP (uvicorn in its own process, loopback) with 1, 10 and 50
+  concurrent annotators — p50/p95, target p95 < 50 ms at 50;
+* export 100,000 answered records to trl-dpo — target < 15 s;
+* Krippendorff's alpha on 100,000 answers (50,000 records × 2 annotators) — target < 5 s.
+
+    .venv/bin/python benchmarks/feedback_bench.py [--records 100000] [--seconds 8] [--db sqlite,postgresql]
+
+Answers for the export and agreement figures are written with one bulk UPDATE (the HTTP path is what
+the latency figures measure). Label Studio is not run side by side here yet; see docs/feedback.md for
+the peers' reported figures."""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import random
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import orjson
+from sqlalchemy import select, update
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "tests" / "feedback"), str(ROOT / "tests")]
+os.environ.setdefault("WINNOW_FEEDBACK_ARGON2", "fast")
+
+from pg_cluster import remove, start_cluster  # noqa: E402
+from webserver import login, process_server  # noqa: E402
+
+from winnow.feedback.service import Feedback  # noqa: E402
+from winnow.feedback.store import Assignment, User  # noqa: E402
+
+HH = ROOT / "tests" / "data" / "shared" / "sft" / "hh-rlhf" / "harmless-base-test.jsonl.gz"
+
+
+def make_input(n: int, work: Path) -> Path:
+    """``n`` HH-RLHF rows (the 400 real pairs of the excerpt, repeated) with unique ids."""
+    path = work / f"hh-{n}.jsonl"
+    rows = [orjson.loads(line) for line in gzip.decompress(HH.read_bytes()).splitlines()]
+    with open(path, "wb") as f:
+        for i in range(n):
+            f.write(orjson.dumps({"id": f"hh-{i}", **rows[i % len(rows)]}) + b"\n")
+    return path
+
+
+def fill_answers(fb: Feedback, project: str, users: list[str], seed: int = 0) -> int:
+    """Every slot of ``project`` answered (slot k by users[k]), in bulk."""
+    p = fb.projects.get(project)
+    rng = random.Random(seed)
+    with fb.db.write() as s:
+        ids = {u: s.scalar(select(User.id).where(User.name == u)) for u in users}
+        slots = s.execute(select(Assignment.id, Assignment.slot).where(Assignment.project_id == p.id)).all()
+        by_choice: dict[tuple[int, str], list[int]] = {}
+        for slot_id, k in slots:
+            by_choice.setdefault((k, rng.choice(["A", "A", "B", "tie"])), []).append(slot_id)
+        now = time.time()
+        from datetime import UTC, datetime
+
+        stamp = datetime.fromtimestamp(now, UTC)
+        for (k, choice), chunk in by_choice.items():
+            for start in range(0, len(chunk), 20000):
+                s.execute(
+                    update(Assignment)
+                    .where(Assignment.id.in_(chunk[start : start + 20000]))
+                    .values(
+                        state="submitted",
+                        user_id=ids[users[k]],
+                        value={"choice": choice},
+                        leased_at=stamp,
+                        submitted_at=stamp,
+                        seconds=3.0,
+                        guideline_version=1,
+                    )  # fmt: skip
+                    .execution_options(synchronize_session=False)
+                )
+    return len(slots)
+
+
+def latency(db_url: str, clients: int, seconds: float) -> tuple[float, float, int]:
+    """(p50 ms, p95 ms, round trips) of next + submit with ``clients`` concurrent annotators."""
+    samples: list[float] = []
+    lock = threading.Lock()
+    with process_server(db_url) as (url, _proc):
+        sessions = [login(url, f"lat{i}", f"pw-lat{i}-long") for i in range(clients)]
+        deadline = time.monotonic() + seconds
+
+        def loop(client) -> None:  # type: ignore[no-untyped-def]
+            while time.monotonic() < deadline:
+                t = time.perf_counter()
+                task = client.post("/api/projects/latency/next").json()["task"]
+                if task is None:
+                    return
+                client.post(f"/api/projects/latency/tasks/{task['id']}/submit", json={"value": {"choice": "A"}})
+                with lock:
+                    samples.append((time.perf_counter() - t) * 1000)
+
+        threads = [threading.Thread(target=loop, args=(c,)) for c in sessions]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    samples.sort()
+    return statistics.median(samples), samples[int(0.95 * (len(samples) - 1))], len(samples)
+
+
+def run(db_url: str, name: str, records: int, seconds: float, work: Path) -> None:
+    fb = Feedback.open(db_url, create=True)
+    data = make_input(records, work)
+    fb.projects.create("bulk", "pairwise", overlap=1)
+    t, cpu = time.perf_counter(), time.process_time()
+    summary = fb.import_records("bulk", data)
+    print(
+        f"{name}: import {summary.added:,} records: {time.perf_counter() - t:.1f} s "
+        f"({time.process_time() - cpu:.1f} s CPU in this process; load average {os.getloadavg()[0]:.1f})",
+        flush=True,
+    )
+    fill_answers(fb, "bulk", ["a0"] if fb.users.add("a0", "annotator") else [])
+    t, cpu = time.perf_counter(), time.process_time()
+    out = fb.export("bulk", "trl-dpo", work / f"{name}-dpo.jsonl")
+    print(
+        f"{name}: export {out.records:,} answered records -> {out.rows:,} trl-dpo rows: {time.perf_counter() - t:.1f} s"
+    )
+    fb.projects.create("agree", "pairwise", overlap=2)
+    fb.import_records("agree", make_input(records // 2, work))
+    fb.users.add("a1", "annotator")
+    answers = fill_answers(fb, "agree", ["a0", "a1"], seed=1)
+    t, cpu = time.perf_counter(), time.process_time()
+    report = fb.agreement("agree")
+    print(
+        f"{name}: agreement on {answers:,} answers: {time.perf_counter() - t:.1f} s "
+        f"({time.process_time() - cpu:.1f} s CPU, alpha {report.alpha:.3f})",
+        flush=True,
+    )
+    fb.projects.create("latency", "pairwise", overlap=3)
+    fb.import_records("latency", make_input(20000, work))
+    for i in range(50):
+        fb.users.add(f"lat{i}", "annotator", password=f"pw-lat{i}-long")
+        fb.projects.add_member("latency", f"lat{i}", "annotator")
+    fb.close()
+    for clients in (1, 10, 50):
+        p50, p95, n = latency(db_url, clients, seconds)
+        print(
+            f"{name}: next+submit with {clients:>2} annotators: p50 {p50:.1f} ms, p95 {p95:.1f} ms ({n:,} round trips)"
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--db", default="sqlite,postgresql")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="winnow-feedback-bench-"))
+    for backend in args.db.split(","):
+        if backend == "sqlite":
+            run(f"sqlite:///{work / 'bench.db'}", "sqlite", args.records, args.seconds, work)
+        else:
+            cluster = start_cluster()
+            try:
+                run(cluster.new_database(), "postgresql", args.records, args.seconds, work)
+            finally:
+                remove(cluster)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""The REST API's request and response bodies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class Message(BaseModel):
+    role: str
+    content: str
+
+
+class TaskOut(BaseModel):
+    id: int = Field(description="the task (assignment) id: submit or skip it")
+    record: str = Field(description="the record's id in the imported data")
+    prompt: list[Message]
+    candidates: list[list[Message]] = Field(description="the responses to judge, in display order (A, B, …)")
+    draft: dict[str, Any] | None = None
+    suggestion: dict[str, Any] | None = None
+
+
+class NextOut(BaseModel):
+    task: TaskOut | None
+    done: int = Field(description="the caller's answers in the project")
+
+
+class SubmitIn(BaseModel):
+    value: dict[str, Any] = Field(description='the answer: {"choice": "A"}, {"rating": 4}, {"labels": [...]}, …')
+    comment: str | None = None
+
+
+class SubmitOut(BaseModel):
+    id: int
+    record: str
+    state: str
+
+
+class SkipIn(BaseModel):
+    reason: str = ""
+
+
+class ProjectOut(BaseModel):
+    name: str
+    task: str
+    overlap: int
+    blind: bool
+    guideline_version: int
+    records: int
+    complete: int
+    answers: int
+
+
+class AdjudicateIn(BaseModel):
+    value: dict[str, Any]
+    note: str = ""

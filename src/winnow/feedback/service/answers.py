@@ -1,0 +1,129 @@
+"""The answers of a project read in one pass (agreement, review and export all start here), and the
+consensus of a record: the adjudicated answer when a reviewer gave one, else the majority (the
+median for ordinal scales); per-record agreement is the share of answers equal to the consensus."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from statistics import median_low
+from typing import Any
+
+import orjson
+from sqlalchemy import select
+
+from winnow.feedback.service.projects import ProjectInfo
+from winnow.feedback.store import Adjudication, Assignment, Database, Record, User
+from winnow.feedback.store.models import SUBMITTED
+
+
+@dataclass
+class Answer:
+    user: str
+    value: dict[str, Any]
+    at: datetime | None
+    seconds: float | None
+    guideline_version: int | None
+    comment: str | None = None
+
+
+@dataclass
+class RecordAnswers:
+    record_id: int
+    external_id: str
+    answers: list[Answer] = field(default_factory=list)
+    adjudication: dict[str, Any] | None = None
+    adjudicated_by: str | None = None
+
+
+def _key(value: dict[str, Any]) -> str:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def load_answers(db: Database, project: ProjectInfo) -> dict[int, RecordAnswers]:
+    """record id → its answers (records with none are left out unless adjudicated)."""
+    out: dict[int, RecordAnswers] = {}
+    with db.read() as s:
+        rows = s.execute(
+            select(
+                Assignment.record_id,
+                Record.external_id,
+                User.name,
+                Assignment.value,
+                Assignment.submitted_at,
+                Assignment.seconds,
+                Assignment.guideline_version,
+                Assignment.comment,
+            )  # fmt: skip
+            .join(Record, Record.id == Assignment.record_id)
+            .join(User, User.id == Assignment.user_id)
+            .where(Assignment.project_id == project.id, Assignment.state == SUBMITTED)
+            .order_by(Assignment.record_id, Assignment.slot)
+        )
+        for record_id, external_id, user, value, at, seconds, version, comment in rows:
+            entry = out.get(record_id)
+            if entry is None:
+                entry = out[record_id] = RecordAnswers(record_id, external_id)
+            entry.answers.append(Answer(user, value, at, seconds, version, comment))
+        adjudications = s.execute(
+            select(Adjudication.record_id, Record.external_id, Adjudication.value, User.name)
+            .join(Record, Record.id == Adjudication.record_id)
+            .join(User, User.id == Adjudication.user_id)
+            .where(Adjudication.project_id == project.id)
+        )
+        for record_id, external_id, value, reviewer in adjudications:
+            entry = out.setdefault(record_id, RecordAnswers(record_id, external_id))
+            entry.adjudication, entry.adjudicated_by = value, reviewer
+    return out
+
+
+def consensus(project: ProjectInfo, entry: RecordAnswers) -> dict[str, Any] | None:
+    """The answer that stands for the record (see the module doc); None for an even split."""
+    if entry.adjudication is not None:
+        return entry.adjudication
+    values = [a.value for a in entry.answers]
+    if not values:
+        return None
+    task = project.task
+    if task == "rating":
+        return {"rating": median_low([v["rating"] for v in values])}
+    if task == "ranking":  # Borda count, ties broken by the response's position
+        points: Counter[int] = Counter()
+        for v in values:
+            for rank, item in enumerate(v["order"]):
+                points[item] += len(v["order"]) - rank
+        return {"order": sorted(points, key=lambda i: (-points[i], i))}
+    if task == "correction":
+        return _majority(values) or values[0]  # differing edits: the first one given, until a reviewer picks
+    return _majority(values)
+
+
+def _majority(values: list[dict[str, Any]]) -> dict[str, Any] | None:
+    counts = Counter(_key(v) for v in values)
+    (top, n), *rest = counts.most_common()
+    if rest and rest[0][1] == n:
+        return None  # an even split: no consensus until a reviewer decides
+    return orjson.loads(top)
+
+
+def record_agreement(project: ProjectInfo, entry: RecordAnswers) -> float | None:
+    """The share of the answers that equal the majority answer (1.0: everyone agrees)."""
+    values = [_key(a.value) for a in entry.answers]
+    if len(values) < 2:
+        return None
+    return Counter(values).most_common(1)[0][1] / len(values)
+
+
+def load_answers_of(db: Database, project: ProjectInfo, record_id: int) -> list[Answer]:
+    """The answers of one record."""
+    with db.read() as s:
+        rows = s.execute(
+            select(
+                User.name, Assignment.value, Assignment.submitted_at, Assignment.seconds, Assignment.guideline_version
+            )
+            .join(User, User.id == Assignment.user_id)
+            .where(Assignment.record_id == record_id, Assignment.state == SUBMITTED)
+            .order_by(Assignment.slot)
+        )
+        return [Answer(user, value, at, seconds, version) for user, value, at, seconds, version in rows]

@@ -1,0 +1,226 @@
+"""Work distribution: the next task of an annotator, submit, skip with a reason, undo, progress.
+
+A task is a leased slot (``assignments``). ``next`` returns the annotator's current lease if they
+have one, else takes an open slot (or one whose lease expired) with a compare-and-set UPDATE; a
+record they answered or skipped is never offered again. ``submit`` turns the caller's own lease into
+an answer in the same way; once it returns, the answer is committed (SQLite WAL or PostgreSQL), so a
+server killed right after loses nothing acknowledged. A repeated submit of the same answer (a client
+retrying after a lost reply) is acknowledged again, not stored twice."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy.orm import aliased
+
+from winnow.feedback.service.errors import Conflict, NotFound
+from winnow.feedback.service.items import shown, suggestion
+from winnow.feedback.service.projects import ProjectInfo
+from winnow.feedback.service.users import Account, now
+from winnow.feedback.store import Assignment, Database, Record, Skip
+from winnow.feedback.store.models import LEASED, OPEN, SUBMITTED
+
+LEASE = timedelta(minutes=30)  # an abandoned task goes back to the queue after this
+
+
+@dataclass(frozen=True)
+class Task:
+    assignment_id: int
+    record_id: int
+    external_id: str
+    prompt: list[dict[str, Any]]
+    candidates: list[list[dict[str, Any]]]
+    draft: dict[str, Any] | None
+    suggestion: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Progress:
+    done: int  # this annotator's answers
+    skipped: int
+    records: int  # records in the project
+    complete: int  # records with every slot answered
+    answers: int  # answers by everyone
+    slots: int  # records × overlap
+
+
+class Tasks:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def _task(self, s, project: ProjectInfo, a: Assignment) -> Task:  # type: ignore[no-untyped-def]
+        record = s.get(Record, a.record_id)
+        prompt, candidates = shown(record.data, record.swap, project.task)
+        hint = suggestion(record.data, record.swap, project.task) if project.show_suggestions else None
+        return Task(a.id, record.id, record.external_id, prompt, candidates, a.value, hint)
+
+    def next(self, project: ProjectInfo, user: Account) -> Task | None:
+        """The annotator's task: their open lease, or a newly leased slot; None when nothing is left."""
+        for _ in range(50):  # a lost compare-and-set race: pick again
+            with self.db.write() as s:
+                mine = s.scalar(
+                    select(Assignment)
+                    .where(Assignment.project_id == project.id, Assignment.user_id == user.id)
+                    .where(Assignment.state == LEASED)
+                    .order_by(Assignment.leased_at)
+                    .limit(1)
+                )
+                if mine is not None:
+                    return self._task(s, project, mine)
+                candidate = s.execute(self._queue(project, user)).first()
+                if candidate is None:
+                    candidate = s.execute(self._queue(project, user, expired=True)).first()
+                if candidate is None:
+                    return None
+                slot_id, state = candidate
+                cutoff = now() - LEASE
+                taken = s.execute(
+                    update(Assignment)
+                    .where(Assignment.id == slot_id, Assignment.state == state)
+                    .where(or_(Assignment.state == OPEN, Assignment.leased_at < cutoff))
+                    .values(state=LEASED, user_id=user.id, leased_at=now(), value=None)
+                    .execution_options(synchronize_session=False)
+                ).rowcount
+                if taken == 1:
+                    return self._task(s, project, s.get(Assignment, slot_id))
+        raise Conflict("the queue is too busy: try again")
+
+    def _queue(self, project: ProjectInfo, user: Account, expired: bool = False):  # type: ignore[no-untyped-def]
+        """The first slot open to this user, in record order (an index range scan on ix_assignments_queue);
+        with ``expired``, the first lease left idle past LEASE instead."""
+        mine = aliased(Assignment)
+        query = select(Assignment.id, Assignment.state).where(Assignment.project_id == project.id)
+        if expired:
+            query = query.where(Assignment.state == LEASED, Assignment.leased_at < now() - LEASE)
+        else:
+            query = query.where(Assignment.state == OPEN)
+        query = (
+            query.where(~exists().where(mine.record_id == Assignment.record_id, mine.user_id == user.id))
+            .where(~exists().where(Skip.record_id == Assignment.record_id, Skip.user_id == user.id))
+            .order_by(Assignment.record_id, Assignment.slot)
+            .limit(1)
+        )
+        if self.db.postgres:
+            query = query.with_for_update(skip_locked=True, of=Assignment)
+        return query
+
+    def _own(self, s, assignment_id: int, user: Account) -> Assignment:  # type: ignore[no-untyped-def]
+        a = s.get(Assignment, assignment_id)
+        if a is None or a.user_id != user.id:
+            raise NotFound(f"no task {assignment_id} of yours")
+        return a
+
+    def submit(
+        self, project: ProjectInfo, user: Account, assignment_id: int, value: dict[str, Any], comment: str | None = None
+    ) -> Assignment:
+        """Store an answer to the caller's leased task (checked against the question)."""
+        with self.db.write() as s:
+            a = self._own(s, assignment_id, user)
+            if a.project_id != project.id:
+                raise NotFound(f"no task {assignment_id} in {project.name}")
+            record = s.get(Record, a.record_id)
+            _, candidates = shown(record.data, record.swap, project.task)
+            value = project.question.check(value, len(candidates))
+            if a.state == SUBMITTED:
+                if a.value == value:
+                    return a  # a retry of an acknowledged submit
+                raise Conflict("already answered: undo it first to change the answer")
+            stamp = now()
+            done = s.execute(
+                update(Assignment)
+                .where(Assignment.id == a.id, Assignment.user_id == user.id, Assignment.state == LEASED)
+                .values(
+                    state=SUBMITTED,
+                    value=value,
+                    comment=comment or None,
+                    submitted_at=stamp,
+                    seconds=(stamp - _aware(a.leased_at)).total_seconds(),
+                    guideline_version=project.guideline_version,
+                )  # fmt: skip
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if done != 1:
+                raise Conflict("this task is no longer yours (its lease expired); take the next one")
+            s.refresh(a)
+            return a
+
+    def save_draft(self, user: Account, assignment_id: int, value: dict[str, Any]) -> None:
+        with self.db.write() as s:
+            a = self._own(s, assignment_id, user)
+            if a.state != LEASED:
+                raise Conflict("only an open task keeps a draft")
+            a.value = value
+
+    def skip(self, project: ProjectInfo, user: Account, assignment_id: int, reason: str = "") -> None:
+        """Give the task back (the slot opens for someone else) and never offer the record again."""
+        with self.db.write() as s:
+            a = self._own(s, assignment_id, user)
+            if a.state != LEASED:
+                raise Conflict("only an open task can be skipped")
+            s.add(Skip(project_id=project.id, record_id=a.record_id, user_id=user.id, reason=reason[:2000], at=now()))
+            a.state, a.user_id, a.leased_at, a.value = OPEN, None, None, None
+
+    def undo(self, project: ProjectInfo, user: Account) -> Task | None:
+        """Reopen the caller's last answer as their current task (its answer kept as the draft)."""
+        with self.db.write() as s:
+            for lease in s.scalars(
+                select(Assignment).where(
+                    Assignment.project_id == project.id, Assignment.user_id == user.id, Assignment.state == LEASED
+                )
+            ):  # the task on screen goes back to the queue
+                lease.state, lease.user_id, lease.leased_at, lease.value = OPEN, None, None, None
+            last = s.scalar(
+                select(Assignment)
+                .where(Assignment.project_id == project.id, Assignment.user_id == user.id)
+                .where(Assignment.state == SUBMITTED)
+                .order_by(Assignment.submitted_at.desc(), Assignment.id.desc())
+                .limit(1)
+            )
+            if last is None:
+                return None
+            last.state, last.leased_at, last.submitted_at = LEASED, now(), None
+            s.flush()
+            return self._task(s, project, last)
+
+    def answered(self, project: ProjectInfo, user: Account) -> int:
+        """The user's answers in the project (cheap: the user index)."""
+        with self.db.read() as s:
+            return (
+                s.scalar(
+                    select(func.count()).where(
+                        Assignment.project_id == project.id,
+                        Assignment.user_id == user.id,
+                        Assignment.state == SUBMITTED,
+                    )
+                )
+                or 0
+            )
+
+    def progress(self, project: ProjectInfo, user: Account | None = None) -> Progress:
+        with self.db.read() as s:
+            base = select(func.count()).select_from(Assignment).where(Assignment.project_id == project.id)
+            answers = s.scalar(base.where(Assignment.state == SUBMITTED)) or 0
+            slots = s.scalar(base) or 0
+            records = s.scalar(select(func.count()).select_from(Record).where(Record.project_id == project.id)) or 0
+            open_records = s.scalar(
+                select(func.count(func.distinct(Assignment.record_id))).where(
+                    Assignment.project_id == project.id, Assignment.state != SUBMITTED
+                )
+            )
+            done = skipped = 0
+            if user is not None:
+                done = s.scalar(base.where(Assignment.user_id == user.id, Assignment.state == SUBMITTED)) or 0
+                skipped = (
+                    s.scalar(select(func.count()).where(Skip.project_id == project.id, Skip.user_id == user.id)) or 0
+                )
+            return Progress(done, skipped, records, records - (open_records or 0), answers, slots)
+
+
+def _aware(stamp):  # type: ignore[no-untyped-def]
+    """SQLite hands back naive datetimes (stored as UTC)."""
+    from datetime import UTC
+
+    return stamp if stamp is None or stamp.tzinfo else stamp.replace(tzinfo=UTC)
