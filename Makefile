@@ -12,7 +12,8 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e ".[ray,test,chat]"
+	$(BIN)/pip install -q torch==2.13.0  # the CPU build on disk; before [eval], whose range it satisfies (no CUDA download)
+	$(BIN)/pip install -q -e ".[ray,test,chat,eval]"
 	touch $(STAMP)
 
 demo: install

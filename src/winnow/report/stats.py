@@ -164,6 +164,7 @@ def run_summary(out_dir: str) -> dict[str, Any]:
         "out_dir": out_dir,
         "manifest": manifest,
         "tokens": read_json(out_dir, "_winnow", "tokens.json"),
+        "ablation": read_json(out_dir, "_winnow", "ablation.json"),  # written by winnow ablate (winnow.evaluate)
         "kept": {
             "documents": int(kept_lengths.size),
             "chars": int(kept_lengths.sum()),
