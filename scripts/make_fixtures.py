@@ -224,7 +224,29 @@ def cut_sft(data: Path, out: Path) -> None:
     write_lines(out / "sft/hh-rlhf/harmless-base-test.jsonl.gz", lines)
 
 
-CUTS = [cut_corpus, cut_langid, cut_neardup, cut_html, cut_constructed_warc, cut_bench, cut_sft]
+# The ablation eval sets (winnow ablate): plain passages for bits per byte and multiple-choice files.
+GAUNTLET_ITEMS = 200  # per file: enough for a bpb estimate; accuracy on 200 items is coarse (±3.5 points)
+GAUNTLET_FILES = (
+    "language_understanding/lambada_openai.jsonl",
+    "world_knowledge/arc_easy.jsonl",
+    "commonsense_reasoning/piqa.jsonl",
+    "commonsense_reasoning/copa.jsonl",
+    "commonsense_reasoning/openbook_qa.jsonl",
+)
+
+
+def cut_gauntlet(data: Path, out: Path) -> None:
+    """The first GAUNTLET_ITEMS lines of a few Eval Gauntlet files, as plain JSONL under bench/gauntlet/."""
+    wanted = {f"llm-foundry-eval-gauntlet/{name}" for name in GAUNTLET_FILES}
+    with open(data / "bench/llm-foundry-eval-gauntlet.tar.zst", "rb") as raw:
+        with tarfile.open(fileobj=zstandard.ZstdDecompressor().stream_reader(raw), mode="r|") as tar:
+            for member in tar:
+                if member.isfile() and member.name in wanted:
+                    lines = tar.extractfile(member).read().splitlines(keepends=True)[:GAUNTLET_ITEMS]
+                    write_lines(out / "bench/gauntlet" / Path(member.name).name, lines)
+
+
+CUTS = [cut_corpus, cut_langid, cut_neardup, cut_html, cut_constructed_warc, cut_bench, cut_sft, cut_gauntlet]
 
 
 def main() -> None:

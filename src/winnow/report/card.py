@@ -70,6 +70,7 @@ def render_card(s: dict[str, Any]) -> str:
         _language_length(s),
         _conversations(s),
         _tokens(s),
+        _ablation(s),
         _compute(m, s),
         _limitations(m, s),
         _reproduce(m),
@@ -329,6 +330,18 @@ def _tokens(s: dict[str, Any]) -> str:
         f"{t['dtype']} shards in `{t.get('output', '?')}`, shuffled with seed {t['seed']}. "
         f"Text tokens (without end-of-document): {n(t['text_tokens'])}.\n\n"
         + table(["split", "documents", "tokens", "shards"], rows)
+    )
+
+
+def _ablation(s: dict[str, Any]) -> str:
+    """A link to the proxy-model ablation this output was a variant of (``winnow ablate``), when there is one."""
+    a = s.get("ablation")
+    if not a:
+        return ""
+    verdicts = "".join(f"* {size}: {sentence}\n" for size, sentence in a.get("verdicts", {}).items())
+    return (
+        f"## Proxy-model ablation\n\nThis output is the variant `{a['variant']}` of an ablation against "
+        f"`{a['baseline']}`: report [{a['report']}]({a['report']}), results `{a['results']}`.\n\n{verdicts}"
     )
 
 

@@ -98,6 +98,7 @@ def run_summary(out_dir: str) -> dict[str, Any]:
         "out_dir": out_dir,
         "manifest": manifest,
         "tokens": read_json(out_dir, "_winnow", "tokens.json"),
+        "ablation": read_json(out_dir, "_winnow", "ablation.json"),  # written by winnow ablate (winnow.evaluate)
         "kept": kept.pop("kept"),
         "length_histogram": {
             "edges": LENGTH_EDGES.tolist(),

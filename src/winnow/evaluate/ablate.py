@@ -1,0 +1,176 @@
+"""``winnow ablate``: the whole loop — prepare variants, train every (size, variant, seed), score,
+summarise with error bars, write ``results.json`` and ``report.html``.
+
+Layout of the output directory::
+
+    variants/<name>/        outputs of recipe variants
+    tokenizer.json          the one tokenizer (unless the config names one)
+    tokens/<name>/          winnow tokenize output of each variant
+    runs/<size>/<name>/seed-<s>/   checkpoint.pt while training; model.pt, train.json, scores.json when done
+    results.json  report.html
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+from winnow.errors import WinnowError
+from winnow.evaluate.config import AblationConfig, EvalSet
+from winnow.evaluate.prepare import ablation_tokenizer, tokenize_variant, variant_data
+from winnow.evaluate.results import AblationResult, RunScores, Score, SizeSummary, VariantInfo
+from winnow.evaluate.scoring import Scorer
+from winnow.evaluate.stats import cell, paired_difference, ranking, verdict
+from winnow.evaluate.trainer import load_model, train
+from winnow.export.token_dataset import TokenDataset
+
+RESULTS, REPORT, SCORES = "results.json", "report.html", "scores.json"
+
+
+def ablate(
+    config: AblationConfig,
+    output: str | Path,
+    resume: bool = False,
+    overwrite: bool = False,
+    device: str | None = None,
+    log=print,
+) -> AblationResult:
+    out = Path(output)
+    _prepare_output(out, resume, overwrite)
+    began = time.perf_counter()
+    variants = config.all_variants()
+    data = {v.name: variant_data(v, out, resume) for v in variants}
+    tokenizer = ablation_tokenizer(config, data, out, resume)
+    tokens = {name: tokenize_variant(name, path, tokenizer, config, out, resume) for name, path in data.items()}
+    infos = [_info(name, data[name], tokens[name]) for name in data]
+    scorer = Scorer(tokenizer, _eval_sets(config, tokens), config.eval_tokens)
+
+    runs: list[RunScores] = []
+    for size in config.models:
+        for variant in variants:
+            for seed in config.seeds:
+                run_dir = out / "runs" / size.name / variant.name / f"seed-{seed}"
+                log(f"train {size.name} / {variant.name} / seed {seed}")
+                runs.append(
+                    _train_and_score(config, size, seed, variant.name, tokens[variant.name], run_dir, scorer, device)
+                )
+    summaries = [summarize(config, runs, size.name) for size in config.models]
+    holds = None if len(summaries) < 2 else all(s.ranking == summaries[0].ranking for s in summaries)
+    result = AblationResult(
+        config=config,
+        baseline=config.baseline_name(),
+        variants=infos,
+        runs=runs,
+        sizes=summaries,
+        ranking_holds=holds,
+        wall_seconds=round(time.perf_counter() - began, 1),
+    )
+    (out / RESULTS).write_text(result.model_dump_json(indent=1))
+    from winnow.evaluate.report import write_ablation_report
+
+    write_ablation_report(result, out / REPORT)
+    _link_from_variants(result, out, data)
+    return result
+
+
+def _prepare_output(out: Path, resume: bool, overwrite: bool) -> None:
+    if out.exists() and any(out.iterdir()) and not resume:
+        if not overwrite:
+            raise WinnowError(
+                f"{out} exists and is not empty: pass --resume to finish it or --overwrite to start again"
+            )
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def _info(name: str, data: str, tokens_dir: Path) -> VariantInfo:
+    train_split = TokenDataset(tokens_dir, "train")
+    return VariantInfo(
+        name=name,
+        data=data,
+        tokens_dir=str(tokens_dir),
+        train_tokens=train_split.num_tokens,
+        train_documents=len(train_split),
+    )
+
+
+def _eval_sets(config: AblationConfig, tokens: dict[str, Path]) -> list[tuple[EvalSet, Path | None]]:
+    """Eval sets with their held-out token directories: ``heldout`` becomes one set per variant with a val split
+    (every model is scored on every variant's held-out text, so the comparison is on the same bytes)."""
+    sets: list[tuple[EvalSet, Path | None]] = []
+    for spec in config.eval:
+        if spec.kind != "heldout":
+            sets.append((spec, None))
+            continue
+        for name, path in tokens.items():
+            header = json.loads((path / "tokens.json").read_text())
+            if "val" in header["splits"]:
+                sets.append((EvalSet(name=f"{spec.name}/{name}", kind="heldout", limit=spec.limit), path))
+    return sets
+
+
+def _train_and_score(config, size, seed, variant, tokens_dir, run_dir, scorer, device) -> RunScores:
+    trained = train(tokens_dir, config.train_spec(size, seed), run_dir, device=device)
+    saved = run_dir / SCORES
+    if saved.is_file():
+        scores = [Score.model_validate(s) for s in json.loads(saved.read_text())]
+    else:
+        scores = scorer.score_all(load_model(run_dir, device))
+        saved.write_text(json.dumps([s.model_dump() for s in scores], indent=1))
+    return RunScores(
+        variant=variant,
+        size=size.name,
+        seed=seed,
+        parameters=trained.parameters,
+        tokens=trained.tokens,
+        wall_seconds=trained.wall_seconds,
+        tokens_per_second=trained.tokens_per_second,
+        device=trained.device,
+        curve=trained.curve,
+        scores=scores,
+    )
+
+
+def summarize(config: AblationConfig, runs: list[RunScores], size: str) -> SizeSummary:
+    """Mean ± std per variant and eval set, paired differences against the baseline, verdicts, ranking."""
+    mine = [r for r in runs if r.size == size]
+    by: dict[str, dict[str, dict[int, float]]] = {}
+    metric: dict[str, str] = {}
+    for r in mine:
+        for s in r.scores:
+            by.setdefault(r.variant, {}).setdefault(s.eval_set, {})[r.seed] = s.value
+            metric[s.eval_set] = s.metric
+    cells = {v: {e: cell(list(seeds.values())) for e, seeds in sets.items()} for v, sets in by.items()}
+    baseline = config.baseline_name()
+    differences, verdicts = [], {}
+    for variant in by:
+        if variant == baseline:
+            continue
+        diffs = [
+            paired_difference(variant, baseline, e, metric[e], by[variant][e], by[baseline][e])
+            for e in by[variant]
+            if e in by[baseline]
+        ]
+        differences.extend(diffs)
+        verdicts[variant] = verdict(diffs)
+    bpb_sets = [e for e, m in metric.items() if m == "bpb"]
+    means = {v: sum(cells[v][e].mean for e in bpb_sets) / max(1, len(bpb_sets)) for v in cells}
+    return SizeSummary(size=size, cells=cells, differences=differences, verdicts=verdicts, ranking=ranking(means))
+
+
+def _link_from_variants(result: AblationResult, out: Path, data: dict[str, str]) -> None:
+    """``<run>/_winnow/ablation.json`` in every variant that is a Winnow output: its data card links the result."""
+    for name, path in data.items():
+        meta = Path(path) / "_winnow"
+        if not (meta / "manifest.json").is_file():
+            continue
+        link = {
+            "variant": name,
+            "baseline": result.baseline,
+            "report": str((out / REPORT).resolve()),
+            "results": str((out / RESULTS).resolve()),
+            "verdicts": {s.size: s.verdicts.get(name, "the baseline") for s in result.sizes},
+        }
+        (meta / "ablation.json").write_text(json.dumps(link, indent=1))

@@ -1,0 +1,92 @@
+"""Error bars over seeds: mean ± std per cell, paired differences with a t confidence interval,
+a verdict sentence, and whether the ranking of variants holds at every model size."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from pydantic import BaseModel
+from scipy import stats
+
+
+class Cell(BaseModel):
+    """One variant x eval set x model size, over seeds."""
+
+    mean: float
+    std: float  # sample std (ddof=1); 0 with one seed
+    n: int
+
+
+class PairedDifference(BaseModel):
+    """variant - baseline, seed by seed (same seed = same initial weights and batch positions)."""
+
+    variant: str
+    baseline: str
+    eval_set: str
+    metric: str  # "bpb" (lower is better) or "accuracy" (higher is better)
+    mean: float
+    half_width: float  # of the 95% confidence interval (Student t, n - 1 degrees of freedom); inf with n = 1
+    n: int
+    better_seeds: int  # seeds on which the variant is better than the baseline
+
+    @property
+    def better(self) -> bool:
+        return self.mean < 0 if self.metric == "bpb" else self.mean > 0
+
+    @property
+    def significant(self) -> bool:
+        return abs(self.mean) > self.half_width
+
+
+def cell(values: Sequence[float]) -> Cell:
+    n = len(values)
+    mean = sum(values) / n
+    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else 0.0
+    return Cell(mean=mean, std=std, n=n)
+
+
+def paired_difference(
+    variant: str, baseline: str, eval_set: str, metric: str, ours: dict[int, float], theirs: dict[int, float]
+) -> PairedDifference:
+    seeds = sorted(set(ours) & set(theirs))
+    diffs = [ours[s] - theirs[s] for s in seeds]
+    summary = cell(diffs)
+    if summary.n > 1:
+        half = float(stats.t.ppf(0.975, summary.n - 1)) * summary.std / math.sqrt(summary.n)
+    else:
+        half = math.inf
+    better = sum(1 for d in diffs if (d < 0 if metric == "bpb" else d > 0))
+    return PairedDifference(
+        variant=variant,
+        baseline=baseline,
+        eval_set=eval_set,
+        metric=metric,
+        mean=summary.mean,
+        half_width=half,
+        n=summary.n,
+        better_seeds=better,
+    )
+
+
+def verdict(diffs: list[PairedDifference]) -> str:
+    """A plain sentence on the bits-per-byte sets, e.g. 'curated beats raw on 4 of 5 eval sets …'."""
+    bpb = [d for d in diffs if d.metric == "bpb"]
+    if not bpb:
+        return "no bits-per-byte eval set: nothing to compare"
+    variant, baseline = bpb[0].variant, bpb[0].baseline
+    wins = [d for d in bpb if d.better]
+    sure = [d for d in wins if d.significant]
+    mean = sum(d.mean for d in bpb) / len(bpb)
+    spread = max(d.half_width for d in bpb)
+    word = "beats" if len(wins) * 2 > len(bpb) else ("ties" if len(wins) * 2 == len(bpb) else "loses to")
+    return (
+        f"{variant} {word} {baseline} on {len(wins)} of {len(bpb)} bits-per-byte eval sets "
+        f"(the 95% interval excludes zero on {len(sure)}); mean difference {mean:+.3f} bpb "
+        f"(largest interval ±{spread:.3f}, {bpb[0].n} seeds)"
+    )
+
+
+def ranking(means: dict[str, float]) -> list[str]:
+    """Variants from best (lowest mean bits per byte) to worst."""
+    return sorted(means, key=lambda name: means[name])
