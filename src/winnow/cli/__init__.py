@@ -8,10 +8,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from winnow.cli import chat, export, output, report, run, steps
+from winnow.cli import chat, export, models, output, report, run, steps
 from winnow.errors import WinnowError
 
-COMMAND_GROUPS = (run, steps, output, report, export, chat)
+COMMAND_GROUPS = (run, steps, output, report, export, chat, models)
 
 
 def build_parser() -> argparse.ArgumentParser:

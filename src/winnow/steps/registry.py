@@ -44,6 +44,10 @@ BUILTIN_MODULES = [
     "winnow.stages.exact",
     "winnow.stages.minhash",
     "winnow.stages.mixing",
+    "winnow.steps.classifier",
+    "winnow.steps.embed",
+    "winnow.stages.keep_top",
+    "winnow.stages.semantic",
 ]
 _loaded = False
 
