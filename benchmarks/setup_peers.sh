@@ -10,4 +10,6 @@ if [ ! -x .venv-peers/bin/python ]; then
 fi
 .venv-peers/bin/pip install -q --upgrade pip
 .venv-peers/bin/pip install -q "datatrove==0.10.*" spacy "xxhash<4" datasketch orjson zstandard tokenizers regex trafilatura ftfy
+# DataTrove's FastTextClassifierFilter (benchmarks/classifier_vs_datatrove.py) imports these.
+.venv-peers/bin/pip install -q fasttext-numpy2-wheel fasteners
 echo "peers installed in benchmarks/.venv-peers"

@@ -138,3 +138,82 @@ def test_semantic_dedup_needs_a_model_or_a_column():
 
     with pytest.raises(RecipeError, match="one of model or vector_column"):
         build_step("semantic_dedup", {}).check()
+
+
+@pytest.fixture(scope="module")
+def planted_file(planted, tmp_path_factory) -> Path:
+    batch, _ = planted
+    path = tmp_path_factory.mktemp("planted") / "docs.jsonl"
+    rows = batch.select(["id", "text"]).to_pylist()
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def _semantic_recipe(model: Path, source: Path, out: Path) -> dict:
+    return {
+        "input": {"path": str(source), "shard_mb": 0.2},
+        "steps": [
+            {"embed": {"model": str(model)}},
+            {"semantic_dedup": {"vector_column": "embed.vector", "threshold": 0.9, "clusters": 8, "seed": 3}},
+        ],
+        "output": {"path": str(out)},
+    }
+
+
+def _semantic_outcome(out: Path) -> tuple[list, list]:
+    from winnow import read_output
+
+    kept, rejected = read_output(str(out)), read_output(str(out), rejected=True)
+    clusters = sorted(
+        zip(kept.column("id").to_pylist(), kept.column("semantic_dedup.cluster_size").to_pylist(), strict=True)
+    )
+    dropped = sorted(
+        zip(rejected.column("id").to_pylist(), rejected.column("semantic_dedup.duplicate_of").to_pylist(), strict=True)
+    )
+    return clusters, dropped
+
+
+@pytest.fixture(scope="module")
+def semantic_local(model, planted_file, tmp_path_factory) -> Path:
+    from winnow import run
+
+    out = tmp_path_factory.mktemp("semlocal") / "out"
+    run(_semantic_recipe(model, planted_file, out), workers=2)
+    return out
+
+
+def test_semantic_dedup_in_a_recipe_and_the_dedup_report(semantic_local):
+    from winnow.report.dedup import dedup_report
+
+    clusters, dropped = _semantic_outcome(semantic_local)
+    assert dropped and all(reason is not None for _, reason in dropped)
+    assert "semantic_dedup:" in dedup_report(str(semantic_local))
+
+
+@pytest.mark.ray
+def test_semantic_dedup_same_clusters_and_kept_records_on_ray(model, planted_file, semantic_local, tmp_path):
+    from winnow import run
+
+    manifest = run(_semantic_recipe(model, planted_file, tmp_path / "ray"), executor="ray", workers=2)
+    assert manifest["executor"] == "ray"
+    assert _semantic_outcome(tmp_path / "ray") == _semantic_outcome(semantic_local)
+
+
+def test_topics_named_by_top_terms_and_the_domain_step(model, corpus, tmp_path):
+    source = tmp_path / "corpus.jsonl"
+    source.write_text("".join(json.dumps({"text": d["text"]}) + "\n" for d in corpus))
+    topics = tmp_path / "topics"
+    argv = ["train-topics", str(source), "--embeddings", str(model), "-o", str(topics), "--clusters", "6"]
+    assert main(argv) == 0
+    meta = json.loads((topics / "topics.json").read_text())
+    assert sum(t["documents"] for t in meta["topics"]) == len(corpus)
+    assert all(t["name"] and t["terms"] for t in meta["topics"])
+    step = build_step("domain", {"topics": str(topics)})
+    tagged = step.process(batch_of(corpus)).kept
+    # The training documents land in the cluster they were counted in: same centroids, same vectors.
+    counts = {t["name"]: t["documents"] for t in meta["topics"]}
+    assert dict(step.counters) == {f"domain.{name}": n for name, n in counts.items() if n}
+    assert set(tagged.column("domain.domain").to_pylist()) <= set(counts)
+    # Same seed, same topics.
+    assert main([*argv[:-4], "-o", str(tmp_path / "again"), "--clusters", "6"]) == 0
+    assert json.loads((tmp_path / "again" / "topics.json").read_text())["topics"] == meta["topics"]

@@ -54,6 +54,38 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     for name in ("dim", "min_count", "max_vocab", "window", "epoch", "sif", "seed"):
         value = getattr(defaults_e, name)
         p.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value)
+    add_topics_command(sub)
+
+
+TOPICS_EXAMPLES = """examples:
+  winnow train-topics corpus.jsonl.zst --embeddings models/emb -o models/topics --clusters 20
+
+Clusters the corpus (seeded k-means on its embeddings) and names each cluster by its top terms.
+Use it in a recipe:  - domain: {topics: models/topics}   (tags domain.topic, domain.domain)"""
+
+
+def add_topics_command(sub: argparse._SubParsersAction) -> None:
+    help = "cluster a corpus into topics named by their top terms (for the domain step)"
+    p = add_command(sub, "train-topics", _cmd_train_topics, help, TOPICS_EXAMPLES)
+    p.add_argument("corpus", help="a JSONL/Parquet file with a text column, or a Winnow output directory")
+    p.add_argument("--embeddings", required=True, help="a local embedding model (as for embed)")
+    p.add_argument("-o", "--output", required=True, help="the topics directory to write")
+    p.add_argument("--clusters", type=int, default=20)
+    p.add_argument("--text-column", default="text")
+    p.add_argument("--max-docs", type=int, default=None)
+    p.add_argument("--seed", type=int, default=0)
+
+
+def _cmd_train_topics(args: argparse.Namespace) -> int:
+    from winnow.models.labels import read_texts
+    from winnow.models.topics import train_topics
+
+    texts = read_texts(args.corpus, args.text_column, args.max_docs)
+    topics = train_topics(texts, args.embeddings, Path(args.output), args.clusters, args.seed)
+    for topic in sorted(topics, key=lambda t: -t.documents):
+        print(f"{topic.index:4d} {topic.documents:8,d}  {topic.name}")
+    print(f"wrote {args.output}")
+    return 0
 
 
 def _cmd_train_classifier(args: argparse.Namespace) -> int:

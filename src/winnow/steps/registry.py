@@ -46,6 +46,7 @@ BUILTIN_MODULES = [
     "winnow.stages.mixing",
     "winnow.steps.classifier",
     "winnow.steps.embed",
+    "winnow.steps.domain",
     "winnow.stages.keep_top",
     "winnow.stages.semantic",
 ]
