@@ -1,8 +1,9 @@
 """``domain``: tag each text with its nearest topic cluster (``winnow train-topics`` builds them).
 
 Tags ``<name>.topic`` (the cluster's index), ``<name>.domain`` (its name: its top terms) and
-``<name>.similarity`` (the cosine to its centroid). ``mix`` can then balance by ``domain.domain``
-(``weight_by``), and the step counts its records per domain in the manifest (``domain.<name>``)."""
+``<name>.similarity`` (the cosine to its centroid), and counts its records per domain in the manifest's
+step counters (``domain.<name>``). (``mix`` balances by ``source`` today; balancing by this column is
+not built yet.)"""
 
 from __future__ import annotations
 
