@@ -6,7 +6,6 @@ give the same centroids), then every vector is assigned to its nearest centroid 
 from __future__ import annotations
 
 import numpy as np
-from scipy.cluster.vq import kmeans2
 
 
 def normalize(vectors: np.ndarray) -> np.ndarray:
@@ -17,6 +16,8 @@ def normalize(vectors: np.ndarray) -> np.ndarray:
 
 def train_kmeans(sample: np.ndarray, k: int, seed: int, iterations: int = 20) -> np.ndarray:
     """``(k', dim)`` unit centroids, k' = min(k, distinct sample rows) (empty clusters dropped)."""
+    from scipy.cluster.vq import kmeans2  # imported here: scipy.cluster costs ~0.5 s at every CLI start
+
     sample = normalize(sample).astype(np.float64)
     k = max(1, min(k, len(np.unique(sample, axis=0))))
     if k == 1:
