@@ -7,8 +7,10 @@ core dependencies only. One thread and a fixed seed: the same labels give the sa
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import tempfile
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -54,29 +56,41 @@ def _fasttext():
 def train_fasttext(texts: list[str], labels: list[str], out: Path, params: FastTextParams) -> int:
     """Train on ``texts``/``labels`` and save the model to ``out`` (written atomically); returns the seed
     that trained it (``params.seed``, or a later one after a NaN)."""
-    fasttext = _fasttext()
+    _fasttext()  # fail here, with the install hint, rather than in the training process
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=".train-") as tmp:
         train_file = Path(tmp) / "train.txt"
         with open(train_file, "w", encoding="utf-8") as f:
             for text, label in zip(texts, labels, strict=True):
                 f.write(f"{LABEL_PREFIX}{label.replace(' ', '_')} {one_line(text)}\n")
-        model = None
-        # fastText 0.9.2 sometimes stops with "Encountered NaN" on a few hundred texts, at any learning
-        # rate, depending on the seed alone: try the next seeds, in order (so still reproducible).
-        for seed in range(params.seed, params.seed + NAN_RETRIES):
-            try:
-                model = _supervised(fasttext, train_file, replace(params, seed=seed))
-                break
-            except RuntimeError as error:
-                if "NaN" not in str(error):
-                    raise WinnowError(f"fastText training failed: {error}") from None
-        if model is None:
-            raise WinnowError(f"fastText training gave NaN with seeds {params.seed}..{seed}; try a lower --lr")
         staged = Path(tmp) / "model.bin"
-        model.save_model(str(staged))
+        # In a fresh process: in a long-lived one (the test suite, after other libraries were loaded)
+        # fastText 0.9.2 stopped with "Encountered NaN" on every seed, while a new process trains fine.
+        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            seed, problem = pool.submit(_train_with_retries, str(train_file), asdict(params), str(staged)).result()
+        if problem:
+            raise WinnowError(problem)
         os.replace(staged, out)
     return seed
+
+
+def _train_with_retries(train_file: str, params: dict, staged: str) -> tuple[int, str | None]:
+    """Train and save; returns (the seed that trained it, None) or (last seed, the problem)."""
+    fasttext = _fasttext()
+    chosen = FastTextParams(**params)
+    # fastText 0.9.2 sometimes stops with "Encountered NaN" on a few hundred texts, at any learning
+    # rate, depending on the seed alone: try the next seeds, in order (so still reproducible).
+    seed = chosen.seed
+    for seed in range(chosen.seed, chosen.seed + NAN_RETRIES):
+        try:
+            model = _supervised(fasttext, Path(train_file), replace(chosen, seed=seed))
+        except RuntimeError as error:
+            if "NaN" not in str(error):
+                return seed, f"fastText training failed: {error}"
+            continue
+        model.save_model(staged)
+        return seed, None
+    return seed, f"fastText training gave NaN with seeds {chosen.seed}..{seed}; try a lower --lr"
 
 
 def _supervised(fasttext, train_file: Path, params: FastTextParams):
