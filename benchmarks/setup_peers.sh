@@ -10,6 +10,8 @@ if [ ! -x .venv-peers/bin/python ]; then
 fi
 .venv-peers/bin/pip install -q --upgrade pip
 .venv-peers/bin/pip install -q "datatrove==0.10.*" spacy "xxhash<4" datasketch orjson zstandard tokenizers regex trafilatura ftfy
+# DataTrove's FastTextClassifierFilter (benchmarks/classifier_vs_datatrove.py) imports these.
+.venv-peers/bin/pip install -q fasttext-numpy2-wheel fasteners
 # HF datasets (the baseline of chat_export.py) in an environment of its own.
 if [ ! -x .venv-datasets/bin/python ]; then
   $PY -m venv .venv-datasets

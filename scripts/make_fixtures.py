@@ -69,7 +69,13 @@ COPY_WHOLE = [  # small files kept as they are
     "sft/self-instruct",
     "web_samples",
     "provenance",
+    "quality/README.md",
+    "quality/dclm/LICENSE",
+    "paraphrase/README.md",
+    "paraphrase/MSRP-LICENCE.html",
 ]
+DCLM_DOCS = 160  # of majority_data.jsonl (its agreed-on subset follows from the same cut)
+MSRP_PAIRS = 400  # of msrp-train.tsv (plus its header line)
 
 
 # -- reading and writing line files of any compression --------------------------------------
@@ -246,7 +252,28 @@ def cut_gauntlet(data: Path, out: Path) -> None:
                     write_lines(out / "bench/gauntlet" / Path(member.name).name, lines)
 
 
-CUTS = [cut_corpus, cut_langid, cut_neardup, cut_html, cut_constructed_warc, cut_bench, cut_sft, cut_gauntlet]
+def cut_quality_paraphrase(data: Path, out: Path) -> None:
+    majority = head(DCLM_DOCS)(read_lines(data / "quality/dclm/majority_data.jsonl"))
+    write_lines(out / "quality/dclm/majority_data.jsonl", majority)
+    texts = {json.loads(line)["text"] for line in majority}
+    agreed = [
+        line for line in read_lines(data / "quality/dclm/agreement_data.jsonl") if json.loads(line)["text"] in texts
+    ]
+    write_lines(out / "quality/dclm/agreement_data.jsonl", agreed)
+    write_lines(out / "paraphrase/msrp-train.tsv", head(MSRP_PAIRS + 1)(read_lines(data / "paraphrase/msrp-train.tsv")))
+
+
+CUTS = [
+    cut_corpus,
+    cut_langid,
+    cut_neardup,
+    cut_html,
+    cut_constructed_warc,
+    cut_bench,
+    cut_sft,
+    cut_gauntlet,
+    cut_quality_paraphrase,
+]
 
 
 def main() -> None:

@@ -8,10 +8,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from winnow.cli import ablate, chat, crawl, export, feedback, hub, output, report, run, steps
+from winnow.cli import ablate, chat, crawl, export, feedback, hub, models, output, report, run, steps
 from winnow.errors import WinnowError
 
-COMMAND_GROUPS = (run, steps, output, report, export, chat, feedback, crawl, hub, ablate)
+COMMAND_GROUPS = (run, steps, output, report, export, chat, feedback, crawl, hub, models, ablate)
 
 
 def build_parser() -> argparse.ArgumentParser:

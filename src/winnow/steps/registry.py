@@ -48,6 +48,11 @@ BUILTIN_MODULES = [
     "winnow.stages.exact",
     "winnow.stages.minhash",
     "winnow.stages.mixing",
+    "winnow.steps.classifier",
+    "winnow.steps.embed",
+    "winnow.steps.domain",
+    "winnow.stages.keep_top",
+    "winnow.stages.semantic",
 ]
 _loaded = False
 

@@ -1,0 +1,119 @@
+"""Training models from local data: ``winnow train-classifier``, ``winnow train-embeddings``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from winnow.cli.base import add_command
+
+CLASSIFIER_EXAMPLES = """examples:
+  winnow train-classifier labels.jsonl -o models/quality.bin
+  winnow train-classifier out/judged --label-column judge.label --positive good -o models/judge.bin
+  winnow train-classifier labels.parquet -o q.bin --holdout 0.2 --epoch 25 --lr 1.0 --dim 32
+
+LABELS is a JSONL or Parquet file of {text, label} rows, or a Winnow output directory with a label
+column. Writes the model, and its card (model.card.json, model.card.md) with held-out precision,
+recall, F1 and ROC AUC. Use it in a recipe:  - classifier: {model: models/quality.bin, threshold: 0.5}"""
+
+EMBEDDINGS_EXAMPLES = """examples:
+  winnow train-embeddings corpus.jsonl.zst -o models/emb
+  winnow train-embeddings out/curated -o models/emb --method skipgram --dim 100
+
+CORPUS is a JSONL/Parquet file with a text column, or a Winnow output directory. Writes a static
+embedding model (model2vec layout: tokenizer.json, model.safetensors, config.json, card.json).
+Use it in a recipe:  - embed: {model: models/emb}"""
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    help = "train a fastText classifier from labelled texts (held-out metrics, model card)"
+    p = add_command(sub, "train-classifier", _cmd_train_classifier, help, CLASSIFIER_EXAMPLES)
+    p.add_argument("labels", help="a {text, label} JSONL/Parquet file or a Winnow output directory")
+    p.add_argument("-o", "--output", required=True, help="the model file to write (.bin)")
+    p.add_argument("--text-column", default="text")
+    p.add_argument("--label-column", default="label")
+    p.add_argument("--positive", help="the label scored as positive (default: '1' if present, else the last label)")
+    p.add_argument("--holdout", type=float, default=0.2, help="share held out for the metrics (0: train on all)")
+    from winnow.models.train_classifier import FastTextParams
+
+    defaults = FastTextParams()
+    for name in ("word_ngrams", "dim", "epoch", "lr", "min_count", "bucket", "seed"):
+        value = getattr(defaults, name)
+        p.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value, help=f"fastText {name}")
+
+    help = "train a static embedding model on a local corpus (model2vec layout)"
+    p = add_command(sub, "train-embeddings", _cmd_train_embeddings, help, EMBEDDINGS_EXAMPLES)
+    p.add_argument("corpus", help="a JSONL/Parquet file with a text column, or a Winnow output directory")
+    p.add_argument("-o", "--output", required=True, help="the model directory to write")
+    p.add_argument("--text-column", default="text")
+    p.add_argument("--max-docs", type=int, default=None, help="train on the first N documents")
+    from winnow.models.train_embeddings import EmbeddingParams
+
+    defaults_e = EmbeddingParams()
+    p.add_argument("--method", choices=["ppmi-svd", "skipgram"], default=defaults_e.method)
+    for name in ("dim", "min_count", "max_vocab", "window", "epoch", "sif", "seed"):
+        value = getattr(defaults_e, name)
+        p.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value)
+    add_topics_command(sub)
+
+
+TOPICS_EXAMPLES = """examples:
+  winnow train-topics corpus.jsonl.zst --embeddings models/emb -o models/topics --clusters 20
+
+Clusters the corpus (seeded k-means on its embeddings) and names each cluster by its top terms.
+Use it in a recipe:  - domain: {topics: models/topics}   (tags domain.topic, domain.domain)"""
+
+
+def add_topics_command(sub: argparse._SubParsersAction) -> None:
+    help = "cluster a corpus into topics named by their top terms (for the domain step)"
+    p = add_command(sub, "train-topics", _cmd_train_topics, help, TOPICS_EXAMPLES)
+    p.add_argument("corpus", help="a JSONL/Parquet file with a text column, or a Winnow output directory")
+    p.add_argument("--embeddings", required=True, help="a local embedding model (as for embed)")
+    p.add_argument("-o", "--output", required=True, help="the topics directory to write")
+    p.add_argument("--clusters", type=int, default=20)
+    p.add_argument("--text-column", default="text")
+    p.add_argument("--max-docs", type=int, default=None)
+    p.add_argument("--seed", type=int, default=0)
+
+
+def _cmd_train_topics(args: argparse.Namespace) -> int:
+    from winnow.models.labels import read_texts
+    from winnow.models.topics import train_topics
+
+    texts = read_texts(args.corpus, args.text_column, args.max_docs)
+    topics = train_topics(texts, args.embeddings, Path(args.output), args.clusters, args.seed)
+    for topic in sorted(topics, key=lambda t: -t.documents):
+        print(f"{topic.index:4d} {topic.documents:8,d}  {topic.name}")
+    print(f"wrote {args.output}")
+    return 0
+
+
+def _cmd_train_classifier(args: argparse.Namespace) -> int:
+    from winnow.models.labels import read_labels
+    from winnow.models.train_classifier import FastTextParams, train_classifier
+
+    data = read_labels(args.labels, args.text_column, args.label_column)
+    params = FastTextParams(**{k: getattr(args, k) for k in FastTextParams.__dataclass_fields__})
+    print(f"training on {len(data):,} labelled texts ({', '.join(data.classes())}) from {args.labels}")
+    trained = train_classifier(data, Path(args.output), args.positive, args.holdout, params)
+    card = trained.card
+    if card.heldout and card.heldout_best:
+        m, b = card.heldout, card.heldout_best
+        print(
+            f"held out {card.heldout_records:,}: ROC AUC {m['roc_auc']:.3f}; at 0.5 precision {m['precision']:.3f} "
+            f"recall {m['recall']:.3f} F1 {m['f1']:.3f}; best F1 {b['f1']:.3f} at {b['threshold']:.3f}"
+        )
+    print(f"wrote {trained.path} and {trained.path.with_name(trained.path.stem + '.card.md')}")
+    return 0
+
+
+def _cmd_train_embeddings(args: argparse.Namespace) -> int:
+    from winnow.models.labels import read_texts
+    from winnow.models.train_embeddings import EmbeddingParams, train_embeddings
+
+    texts = read_texts(args.corpus, args.text_column, args.max_docs)
+    params = EmbeddingParams(**{k: getattr(args, k) for k in EmbeddingParams.__dataclass_fields__})
+    print(f"training {params.method} embeddings on {len(texts):,} documents from {args.corpus}")
+    card = train_embeddings(texts, Path(args.output), params, args.corpus)
+    print(f"wrote {args.output} ({'; '.join(card.notes)})")
+    return 0

@@ -1,0 +1,96 @@
+"""Static embedding models in the model2vec layout, read with numpy and ``tokenizers`` only.
+
+A model directory holds ``tokenizer.json`` (a Hugging Face tokenizer), ``model.safetensors`` (one
+``embeddings`` tensor, a row per token id) and ``config.json``. A text's vector is the mean of its
+tokens' rows (unknown tokens left out), L2-normalised when the config says ``normalize`` — what
+model2vec's ``StaticModel.encode`` computes, so a model2vec model a user has on disk loads here, and
+the models ``winnow train-embeddings`` writes load in model2vec."""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import numpy as np
+
+from winnow.errors import RecipeError
+
+_DTYPES = {"F32": np.float32, "F16": np.float16, "F64": np.float64, "BF16": None}
+
+
+def read_safetensors(path: Path) -> dict[str, np.ndarray]:
+    """The tensors of a ``.safetensors`` file (a little-endian u64 header size, a JSON header, the data)."""
+    with open(path, "rb") as f:
+        (size,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(size))
+        data = f.read()
+    tensors = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        dtype = _DTYPES.get(info["dtype"])
+        if dtype is None:
+            raise RecipeError(f"{path}: tensor {name!r} has dtype {info['dtype']}, not one this reader handles")
+        start, end = info["data_offsets"]
+        tensors[name] = np.frombuffer(data[start:end], dtype=dtype).reshape(info["shape"])
+    return tensors
+
+
+def is_static_model(path: Path) -> bool:
+    return (path / "tokenizer.json").is_file() and (path / "model.safetensors").is_file()
+
+
+class StaticEmbeddings:
+    """Text → vector by averaging token embeddings."""
+
+    def __init__(self, path: str | Path):
+        from tokenizers import Tokenizer
+
+        self.path = Path(path)
+        if not is_static_model(self.path):
+            raise RecipeError(f"{self.path}: not a static embedding model (needs tokenizer.json and model.safetensors)")
+        config_file = self.path / "config.json"
+        self.config = json.loads(config_file.read_text()) if config_file.is_file() else {}
+        tensors = read_safetensors(self.path / "model.safetensors")
+        if "embeddings" not in tensors:
+            raise RecipeError(f"{self.path}/model.safetensors: no 'embeddings' tensor (has {', '.join(tensors)})")
+        self.vectors = np.ascontiguousarray(tensors["embeddings"], dtype=np.float32)
+        self.tokenizer = Tokenizer.from_file(str(self.path / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.no_truncation()
+        self.normalize = bool(self.config.get("normalize", True))
+        unk = self.config.get("unk_token") or "[UNK]"
+        self.unk_id = self.tokenizer.token_to_id(unk)
+        self.max_tokens = int(self.config.get("max_tokens", 512))
+
+    @property
+    def dim(self) -> int:
+        return int(self.vectors.shape[1])
+
+    def token_ids(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Concatenated token ids of every text (the first ``max_tokens`` known ones) and per-text offsets."""
+        encodings = self.tokenizer.encode_batch(texts, add_special_tokens=False)
+        lists = []
+        for encoding in encodings:
+            ids = np.asarray(encoding.ids, dtype=np.int64)
+            if self.unk_id is not None:
+                ids = ids[ids != self.unk_id]
+            lists.append(ids[: self.max_tokens])
+        offsets = np.zeros(len(lists) + 1, dtype=np.int64)
+        np.cumsum([len(ids) for ids in lists], out=offsets[1:])
+        return (np.concatenate(lists) if lists else np.zeros(0, dtype=np.int64)), offsets
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """``(len(texts), dim)`` float32; a text with no known token gets the zero vector."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        ids, offsets = self.token_ids(texts)
+        counts = np.diff(offsets)
+        present = np.flatnonzero(counts > 0)
+        if len(present):
+            sums = np.add.reduceat(self.vectors[ids], offsets[present], axis=0)
+            out[present] = sums / counts[present, None]
+        if self.normalize:
+            norms = np.linalg.norm(out, axis=1, keepdims=True)
+            np.divide(out, norms, out=out, where=norms > 0)
+        return out

@@ -1,0 +1,170 @@
+"""Training a fastText classifier from labelled texts (the DCLM recipe), and measuring it on held-out labels.
+
+DCLM's quality classifier is a fastText supervised model over word uni- and bigrams; this trains the
+same kind of model on a team's own labels. Training needs ``fasttext-numpy2-wheel``
+(``pip install 'winnow[models]'``); the model it writes is read by ``FastTextClassifier`` with the
+core dependencies only. One thread and a fixed seed: the same labels give the same model."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from winnow.errors import WinnowError
+from winnow.models.card import ModelCard
+from winnow.models.classifier import LABEL_PREFIX, FastTextClassifier, one_line
+from winnow.models.labels import LabelledTexts
+from winnow.models.metrics import BinaryMetrics, at_threshold, best_threshold
+
+NAN_RETRIES = 20
+
+
+@dataclass(frozen=True)
+class FastTextParams:
+    """fastText ``train_supervised`` settings: word bigrams as DCLM; epochs, learning rate and a small
+    dimension chosen by cross-validation on DCLM's 499 human labels (benchmarks/classifier_vs_heuristics.py:
+    fastText's own defaults, lr 0.1 and 5 epochs, leave every score near 0.5 on a few hundred texts)."""
+
+    word_ngrams: int = 2
+    dim: int = 32
+    epoch: int = 25
+    lr: float = 1.0
+    min_count: int = 1
+    bucket: int = 200_000  # hash buckets of the word n-grams: the model's size is (words + bucket) × dim floats
+    seed: int = 0
+
+
+def _fasttext():
+    try:
+        import fasttext
+    except ImportError:  # pragma: no cover - the core dependency fasttext-predict provides the module
+        raise WinnowError("training a classifier needs fastText: pip install 'winnow[models]'") from None
+    if not hasattr(fasttext, "train_supervised"):
+        raise WinnowError(
+            "the installed fasttext module can only predict (fasttext-predict): "
+            "pip install 'winnow[models]' (fasttext-numpy2-wheel) to train"
+        )
+    return fasttext
+
+
+def train_fasttext(texts: list[str], labels: list[str], out: Path, params: FastTextParams) -> int:
+    """Train on ``texts``/``labels`` and save the model to ``out`` (written atomically); returns the seed
+    that trained it (``params.seed``, or a later one after a NaN)."""
+    _fasttext()  # fail here, with the install hint, rather than in the training process
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=".train-") as tmp:
+        train_file = Path(tmp) / "train.txt"
+        with open(train_file, "w", encoding="utf-8") as f:
+            for text, label in zip(texts, labels, strict=True):
+                f.write(f"{LABEL_PREFIX}{label.replace(' ', '_')} {one_line(text)}\n")
+        staged = Path(tmp) / "model.bin"
+        # In a fresh process: in a long-lived one (the test suite, after other libraries were loaded)
+        # fastText 0.9.2 stopped with "Encountered NaN" on every seed, while a new process trains fine.
+        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            seed, problem = pool.submit(_train_with_retries, str(train_file), asdict(params), str(staged)).result()
+        if problem:
+            raise WinnowError(problem)
+        os.replace(staged, out)
+    return seed
+
+
+def _train_with_retries(train_file: str, params: dict, staged: str) -> tuple[int, str | None]:
+    """Train and save; returns (the seed that trained it, None) or (last seed, the problem)."""
+    fasttext = _fasttext()
+    chosen = FastTextParams(**params)
+    # fastText 0.9.2 sometimes stops with "Encountered NaN" on a few hundred texts, at any learning
+    # rate, depending on the seed alone: try the next seeds, in order (so still reproducible).
+    seed = chosen.seed
+    for seed in range(chosen.seed, chosen.seed + NAN_RETRIES):
+        try:
+            model = _supervised(fasttext, Path(train_file), replace(chosen, seed=seed))
+        except RuntimeError as error:
+            if "NaN" not in str(error):
+                return seed, f"fastText training failed: {error}"
+            continue
+        model.save_model(staged)
+        return seed, None
+    return seed, f"fastText training gave NaN with seeds {chosen.seed}..{seed}; try a lower --lr"
+
+
+def _supervised(fasttext, train_file: Path, params: FastTextParams):
+    return fasttext.train_supervised(
+        input=str(train_file),
+        wordNgrams=params.word_ngrams,
+        dim=params.dim,
+        epoch=params.epoch,
+        lr=params.lr,
+        minCount=params.min_count,
+        bucket=params.bucket,
+        seed=params.seed,
+        thread=1,  # fastText's threads race on the weights: one thread keeps training reproducible
+        verbose=0,
+    )
+
+
+def stratified_folds(labels: list[str], folds: int, seed: int) -> np.ndarray:
+    """A fold number per record: each label's records shuffled (seeded) and dealt round-robin."""
+    fold = np.zeros(len(labels), dtype=np.int64)
+    rng = np.random.default_rng(seed)
+    values = np.asarray(labels)
+    for label in sorted(set(labels)):
+        members = np.flatnonzero(values == label)
+        fold[rng.permutation(members)] = np.arange(len(members)) % folds
+    return fold
+
+
+@dataclass(frozen=True)
+class TrainedClassifier:
+    path: Path
+    card: ModelCard
+    heldout: BinaryMetrics | None
+
+
+def train_classifier(
+    data: LabelledTexts,
+    out: Path,
+    positive: str | None = None,
+    holdout: float = 0.2,
+    params: FastTextParams | None = None,
+) -> TrainedClassifier:
+    """Train on all but a stratified ``holdout`` share of ``data``, measure on that share, write the
+    model and its card. ``holdout=0`` trains on everything (no held-out numbers)."""
+    params = params or FastTextParams()
+    classes = data.classes()
+    positive = positive or ("1" if "1" in classes else classes[-1])
+    if positive not in classes:
+        raise WinnowError(f"positive label {positive!r} is not among the labels {classes}")
+    heldout_mask = np.zeros(len(data), dtype=bool)
+    if holdout > 0:
+        folds = max(2, round(1 / holdout))
+        heldout_mask = stratified_folds(data.labels, folds, params.seed) == 0
+    train_idx, test_idx = np.flatnonzero(~heldout_mask), np.flatnonzero(heldout_mask)
+    seed = train_fasttext([data.texts[i] for i in train_idx], [data.labels[i] for i in train_idx], out, params)
+    params = replace(params, seed=seed)
+    model = FastTextClassifier(out)
+    metrics = best = None
+    if len(test_idx):
+        scores = model.scores([data.texts[i] for i in test_idx], positive)
+        truth = np.asarray([data.labels[i] == positive for i in test_idx])
+        metrics, best = at_threshold(scores, truth, 0.5), best_threshold(scores, truth)
+    card = ModelCard(
+        kind="fasttext-classifier",
+        model_file=out.name,
+        source=data.source,
+        params=asdict(params),
+        labels=model.labels,
+        positive_label=positive,
+        train_records=len(train_idx),
+        heldout_records=len(test_idx),
+        heldout=metrics.as_dict() if metrics else None,
+        heldout_best=best.as_dict() if best else None,
+        notes=["text is given to fastText as one line (newlines as spaces), as at inference"],
+    )
+    card.write(out)
+    return TrainedClassifier(out, card, metrics)
