@@ -12,7 +12,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e ".[ray,test,chat]"
+	$(BIN)/pip install -q -e ".[ray,test,chat,synth]"
 	touch $(STAMP)
 
 demo: install
@@ -28,6 +28,7 @@ demo: install
 
 test: install
 	bash scripts/install-browser.sh
+	bash scripts/install-llm-server.sh $(BIN)/python  # llama.cpp's server for tests/synth (built once, wheel cached)
 	$(BIN)/python -m pytest -q
 
 test-full: install

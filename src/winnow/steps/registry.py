@@ -44,6 +44,10 @@ BUILTIN_MODULES = [
     "winnow.stages.exact",
     "winnow.stages.minhash",
     "winnow.stages.mixing",
+    # synthetic data (winnow[synth]): LLM steps live in winnow.synth, which steps may not import
+    "winnow.synth.tasks.answers",
+    "winnow.synth.tasks.judge",
+    "winnow.synth.tasks.self_instruct",
 ]
 _loaded = False
 
