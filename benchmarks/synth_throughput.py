@@ -116,40 +116,43 @@ def main() -> int:
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--max-tokens", type=int, default=32)
     ap.add_argument("--repeat", type=int, default=2, help="runs of each; the best is reported")
+    ap.add_argument("--base-url", help="measure against this running server instead of the tiny llama.cpp one")
     args = ap.parse_args()
     texts = prompts(args.prompts)
     with tempfile.TemporaryDirectory() as tmp:
-        server = LlamaServer(write_tiny_gguf(Path(tmp) / "tiny.gguf")).start()
+        server = None if args.base_url else LlamaServer(write_tiny_gguf(Path(tmp) / "tiny.gguf")).start()
+        base_url = args.base_url or server.base_url
         try:
             results = {}
             for name, fn in [
                 (
                     "openai.AsyncOpenAI loop",
-                    lambda w: peer("openai", server.base_url, texts, args.concurrency, args.max_tokens, w),
+                    lambda w: peer("openai", base_url, texts, args.concurrency, args.max_tokens, w),
                 ),
                 (
                     "winnow engine",
-                    lambda w: winnow_engine(server.base_url, texts, args.concurrency, args.max_tokens, w),
+                    lambda w: winnow_engine(base_url, texts, args.concurrency, args.max_tokens, w),
                 ),
                 (
                     "winnow run (generate_answers)",
-                    lambda w: winnow_run(server.base_url, texts, args.concurrency, args.max_tokens, w),
+                    lambda w: winnow_run(base_url, texts, args.concurrency, args.max_tokens, w),
                 ),
                 (
                     "distilabel TextGeneration",
-                    lambda w: peer("distilabel", server.base_url, texts, args.concurrency, args.max_tokens, w),
+                    lambda w: peer("distilabel", base_url, texts, args.concurrency, args.max_tokens, w),
                 ),
             ]:
                 best = None
                 for k in range(args.repeat):
-                    work = Path(tmp) / f"{name.split()[0]}-{k}"
+                    work = Path(tmp) / f"{len(results)}-{k}"
                     work.mkdir()
                     r = fn(work)
                     if r is not None and (best is None or r["seconds"] < best["seconds"]):
                         best = r
                 results[name] = best
         finally:
-            server.kill()
+            if server is not None:
+                server.kill()
     base = results.get("openai.AsyncOpenAI loop")
     print(
         f"{args.prompts} prompts, concurrency {args.concurrency}, max_tokens {args.max_tokens}, best of {args.repeat}"

@@ -9,8 +9,9 @@ PY="${1:-.venv/bin/python}"
 if "$PY" -c "import llama_cpp.server, gguf, sse_starlette" 2>/dev/null; then
   exit 0
 fi
-# CPU-only build; -j uses every core (the build takes ~4 min on 2 cores).
-export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF}"
+# CPU-only, without the multimodal (mtmd) library, tools or examples: the Python server needs only
+# libllama and ggml. ~4 min on 2 idle cores; much longer on a loaded machine.
+export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF}"
 export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}"
 "$PY" -m pip install -q 'llama-cpp-python[server]' gguf
 echo "llm server installed: $("$PY" -c 'import llama_cpp; print(llama_cpp.__version__)')"

@@ -53,11 +53,9 @@ class LlamaServer:
             "--port",
             str(self.port),
             "--n_ctx",
-            "512",
+            "4096",
             "--n_threads",
             "1",
-            "--verbose",
-            "false",
         ]
         with open(self.log, "ab") as out:
             self.process = subprocess.Popen(

@@ -20,6 +20,8 @@ def example_against(base_url: str, out) -> Recipe:
         ((name, params),) = item.items()
         if name in LLM_STEPS:
             params["endpoint"] = endpoint_for(base_url, max_retries=8)
+            if name != "generate_answers":  # room for the random model's JSON strings to end
+                params["sampling"]["max_tokens"] = 700
     data["steps"][0]["self_instruct"]["instructions"] = 12
     data["output"]["path"] = str(out)
     return Recipe.from_dict(data)
@@ -77,3 +79,61 @@ def test_synthetic_example_end_to_end_with_faults(proxy, tmp_path, monkeypatch):
     text = card.read_text()
     assert "## Synthetic data" in text and "`tiny`" in text
     assert f"{len(kept):,} of {len(kept):,} kept records (100.0%)" in text
+
+
+def test_pairwise_judge_asks_in_both_orders_and_keeps_only_consistent_verdicts(proxy, tmp_path):
+    pairs = ROOT / "examples" / "data" / "sft" / "hh-rlhf-harmless-sample.jsonl.gz"
+    recipe = {
+        "input": {"path": str(pairs), "format": "chat", "source": "hh-rlhf", "license": "MIT"},
+        "steps": [
+            {"sample": {"fraction": 0.1, "seed": 3}},
+            {
+                "judge": {
+                    "endpoint": endpoint_for(proxy.base_url),
+                    "mode": "pairwise",
+                    "sampling": {"temperature": 0.7, "max_tokens": 400, "seed": 0},
+                }
+            },
+        ],
+        "output": {"path": str(tmp_path / "out"), "format": "jsonl"},
+    }
+    manifest = run(recipe, workers=1)
+    judge = manifest.steps[1]
+    assert judge.records_in > 5 and judge.counters["requests"] >= 2 * judge.records_in
+    assert judge.out + sum(judge.dropped.values()) == judge.records_in
+    assert set(judge.dropped) <= {"position_bias", "tie", "invalid_output"}
+    for record in read_output(str(tmp_path / "out")).to_pylist():
+        verdicts = orjson.loads(record["meta"])["judge"]["verdicts"]
+        assert verdicts in (["A", "B"], ["B", "A"])  # the same answer won in both orders
+    judged = [row for row in rejected_rows(tmp_path / "out") if row["reason"].startswith("judge:")]
+    assert len(judged) == sum(judge.dropped.values())
+    for row in judged:
+        assert row["judge.cause"] and orjson.loads(row["judge.raw"])  # cause and raw replies kept
+
+
+def test_a_record_whose_answers_never_parse_is_rejected_with_its_raw_replies(proxy, tmp_path):
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_bytes(b'{"id": "p1", "text": "Is the sky blue?"}\n')
+    recipe = {
+        "input": {"path": str(prompts)},
+        "steps": [
+            {"generate_answers": {"endpoint": endpoint_for(proxy.base_url), "sampling": {"max_tokens": 8}}},
+            {
+                "judge": {
+                    "endpoint": endpoint_for(proxy.base_url, structured="none"),
+                    "max_reasks": 1,
+                    "template": "Score this answer: {{ answer }} (request: {{ prompt }})",
+                    "sampling": {"max_tokens": 8},
+                }
+            },
+        ],
+        "output": {"path": str(tmp_path / "out"), "format": "jsonl"},
+    }
+    manifest = run(recipe, workers=1)
+    assert manifest.counts.kept == 0 and manifest.steps[1].dropped == {"invalid_output": 1}
+    (row,) = rejected_rows(tmp_path / "out")
+    assert row["reason"] == "judge: invalid_output" and "after 2 replies" in row["judge.cause"]
+    assert len(orjson.loads(row["judge.raw"])) == 2  # both replies, never a silent None
+    counters = manifest.steps[1].counters
+    assert counters["reasks"] == 1 and counters["requests"] == 2
+    assert any(k.startswith("template.") for k in counters)

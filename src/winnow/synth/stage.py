@@ -160,7 +160,7 @@ class LLMStage(GlobalStage):
         if self.params.pii_check and self.params.endpoint.is_remote:
             from winnow.steps.pii import detect
 
-            found = sorted({span.type for span in detect(row.get("text") or "")})
+            found = sorted({kind for _, _, kind in detect(row.get("text") or "")})
             if found:
                 return RowOutcome(
                     failure=f"pii_not_sent: the record holds {', '.join(found)} and the endpoint is remote"

@@ -27,7 +27,8 @@ from winnow.synth.stage import Calls, LLMParams, LLMStage, RowOutcome, gather_al
 
 class Rating(BaseModel):
     rationale: str = Field(max_length=400)
-    score: int = Field(ge=1, le=10)
+    # an enum rather than ge/le: every server's JSON-schema grammar supports enums
+    score: Literal[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
 
 
 class Verdict(BaseModel):
