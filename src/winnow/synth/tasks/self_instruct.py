@@ -120,6 +120,7 @@ class SelfInstruct(LLMStage):
             "input_tokens": sum(c.input_tokens for c in answer.completions),
             "output_tokens": sum(c.output_tokens for c in answer.completions),
             "errors": [e for c in answer.completions for e in c.errors] + answer.errors,
+            "journal_hits": sum(1 for c in answer.completions if c.from_journal),  # not sent again (a resumed prepare)
         }
         if answer.value is None:
             return {**entry, "failure": answer.reason}
@@ -172,7 +173,9 @@ class SelfInstruct(LLMStage):
     def _count_entries(self, entries: list[dict[str, Any]]) -> None:
         """The calls of the candidates this batch emits (sent in prepare, counted once, here)."""
         tokens_in, tokens_out = sum(e["input_tokens"] for e in entries), sum(e["output_tokens"] for e in entries)
-        self.counters["requests"] += sum(len(e["keys"]) for e in entries)
+        hits = sum(e["journal_hits"] for e in entries)
+        self.counters["requests"] += sum(len(e["keys"]) for e in entries) - hits
+        self.counters["journal_hits"] += hits
         self.counters["input_tokens"] += tokens_in
         self.counters["output_tokens"] += tokens_out
         self.counters["usd"] += self.params.endpoint.price.usd(tokens_in, tokens_out)
