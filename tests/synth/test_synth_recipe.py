@@ -137,3 +137,28 @@ def test_a_record_whose_answers_never_parse_is_rejected_with_its_raw_replies(pro
     counters = manifest.steps[1].counters
     assert counters["reasks"] == 1 and counters["requests"] == 2
     assert any(k.startswith("template.") for k in counters)
+
+
+def test_evolve_instructions_rewrites_each_prompt_by_one_operation(proxy, tmp_path):
+    seeds = ROOT / "examples" / "data" / "sft" / "self-instruct-seeds.jsonl"
+    recipe = {
+        "input": {"path": str(seeds), "text_field": "instruction", "license": "Apache-2.0"},
+        "steps": [
+            {"sample": {"fraction": 0.25, "seed": 1}},
+            {
+                "evolve_instructions": {
+                    "endpoint": endpoint_for(proxy.base_url),
+                    "sampling": {"temperature": 0.7, "max_tokens": 700},
+                }
+            },
+        ],
+        "output": {"path": str(tmp_path / "out"), "format": "jsonl"},
+    }
+    manifest = run(recipe, workers=1)
+    evolve = manifest.steps[1]
+    assert evolve.records_in > 3 and evolve.out + sum(evolve.dropped.values()) == evolve.records_in
+    for record in read_output(str(tmp_path / "out")).to_pylist():
+        assert record["kind"] == "conversation" and record["messages"][0]["role"] == "user"
+        suffix = record["id"].rsplit("-", 1)[1]
+        assert suffix in {"constraints", "deepen", "concretize", "reasoning", "breadth"}
+        assert orjson.loads(record["meta"])["synth"]["evolve_instructions"]["template_sha"]

@@ -48,6 +48,7 @@ BUILTIN_MODULES = [
     "winnow.synth.tasks.answers",
     "winnow.synth.tasks.judge",
     "winnow.synth.tasks.self_instruct",
+    "winnow.synth.tasks.evolve",
 ]
 _loaded = False
 
