@@ -64,6 +64,8 @@ def test_structured_parsing_finds_the_object_and_names_what_is_wrong():
         parse('{"score": 7,}', Score)
     with pytest.raises(ValueError, match="score: Input should be less than or equal to 10"):
         parse('{"score": 11}', Score)
+    # a raw control character in a string (llama.cpp's grammar lets them through) is accepted
+    assert parse('{"note": "a\x14b\tc", "score": 3}', Score).score == 3
 
 
 def test_remote_endpoints_are_told_from_loopback():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -39,7 +40,12 @@ def parse(text: str, model: type[Model]) -> Model:
     try:
         data = orjson.loads(text[start : end + 1])
     except orjson.JSONDecodeError as error:
-        raise ValueError(f"invalid JSON ({error})") from None
+        # llama.cpp's JSON-schema grammar (llama-cpp-python 0.3.x) lets raw control characters (U+0000 to
+        # U+001F) into strings, which strict JSON forbids: accept them rather than re-ask for them
+        try:
+            data = json.loads(text[start : end + 1], strict=False)
+        except ValueError:
+            raise ValueError(f"invalid JSON ({error})") from None
     try:
         return model.model_validate(data)
     except ValidationError as error:
