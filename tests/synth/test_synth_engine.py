@@ -113,8 +113,11 @@ def test_an_endpoint_down_for_good_is_a_kept_failure(proxy, llm_server, tmp_path
 
 
 class Rating(BaseModel):
-    rationale: str = Field(max_length=60)
-    score: Literal[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]  # llama.cpp's grammar knows enums, not minimum/maximum
+    # llama.cpp's schema-to-grammar honours maxLength (a bounded repetition of `char`) and enums, not
+    # minimum/maximum: the grammar's longest sentence is ~30 tokens of structure plus at most 6 tokens
+    # (a \uXXXX escape) per character, so max_tokens=128 always leaves room for the random model to finish
+    rationale: str = Field(max_length=12)
+    score: Literal[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
 
 
 def test_structured_output_follows_the_schema(proxy, tmp_path):
@@ -123,7 +126,7 @@ def test_structured_output_follows_the_schema(proxy, tmp_path):
             req = LLMRequest.chat(
                 "tiny",
                 [{"role": "user", "content": "Rate this."}],
-                Sampling(max_tokens=64).body(0),
+                Sampling(max_tokens=128).body(0),
                 0,
                 Rating.model_json_schema(),
             )
@@ -131,6 +134,7 @@ def test_structured_output_follows_the_schema(proxy, tmp_path):
 
     result = asyncio.run(go())
     assert result.value is not None and 1 <= result.value.score <= 10, result.raw
+    assert result.reasks == 0 and result.completions[0].finish_reason == "stop"  # the grammar ended it
 
 
 def test_invalid_output_is_asked_again_then_kept_with_every_raw_reply(proxy, tmp_path):

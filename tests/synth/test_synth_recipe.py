@@ -86,7 +86,7 @@ def test_pairwise_judge_asks_in_both_orders_and_keeps_only_consistent_verdicts(p
     recipe = {
         "input": {"path": str(pairs), "format": "chat", "source": "hh-rlhf", "license": "MIT"},
         "steps": [
-            {"sample": {"fraction": 0.1, "seed": 3}},
+            {"sample": {"fraction": 0.05, "seed": 3}},
             {
                 "judge": {
                     "endpoint": endpoint_for(proxy.base_url),

@@ -1,8 +1,8 @@
 """A tiny random-weight llama-architecture model as a GGUF file, written offline with ``gguf``'s writer.
 
-Byte-level BPE vocabulary (the 256 byte symbols, a few merges, ChatML control tokens) and a ChatML chat
-template, so llama.cpp's server answers ``/v1/chat/completions`` with it. About 600 KB; its answers
-are random tokens, generated in milliseconds — what the synthetic engine's tests need from a server.
+Byte-level BPE vocabulary (the 256 byte symbols, a few merges, 512 generation-only word tokens, ChatML
+control tokens) and a ChatML chat template, so llama.cpp's server answers ``/v1/chat/completions`` with
+it. About 700 KB; its answers are random tokens (mostly words), generated in milliseconds — what the synthetic engine's tests need from a server.
 """
 
 from __future__ import annotations
@@ -16,6 +16,22 @@ CHATML = (
     "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
 MERGES = ["Ġ t", "Ġ a", "h e", "i n", "r e", "o n", "Ġt he", "e r", "Ġ s", "a t"]
+WORDS = 512  # generation-only word tokens (no merge reaches them: prompts still tokenize byte by byte)
+
+
+def _word_tokens(count: int = WORDS, seed: int = 0) -> list[str]:
+    """``count`` distinct lowercase words of 3-8 letters, most with GPT-2's leading-space mark ``Ġ``.
+
+    A random model samples them about twice as often as single bytes, so its text averages several
+    characters a token: a grammar-constrained JSON string runs to its ``maxLength`` in a few hundred
+    tokens (byte tokens alone take ~1.6 tokens a character), and the text has words for MinHash."""
+    rng = np.random.default_rng(seed)
+    letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
+    words: dict[str, None] = {}
+    while len(words) < count:
+        word = "".join(rng.choice(letters, int(rng.integers(3, 9))))
+        words[("Ġ" if rng.random() < 0.8 else "") + word] = None
+    return list(words)
 
 
 def _byte_symbols() -> list[str]:
@@ -39,7 +55,9 @@ def write_tiny_gguf(
     import gguf
 
     path = Path(path)
-    tokens = _byte_symbols() + ["".join(m.split()) for m in MERGES] + ["<|im_start|>", "<|im_end|>", "<|endoftext|>"]
+    merged = ["".join(m.split()) for m in MERGES]
+    words = [w for w in _word_tokens() if w not in merged]
+    tokens = _byte_symbols() + merged + words + ["<|im_start|>", "<|im_end|>", "<|endoftext|>"]
     types = [gguf.TokenType.NORMAL] * (len(tokens) - 3) + [gguf.TokenType.CONTROL] * 3
     vocab = len(tokens)
     writer = gguf.GGUFWriter(str(path), "llama")
