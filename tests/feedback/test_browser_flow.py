@@ -37,8 +37,12 @@ def _shot(page: Page, tmp_path: Path, name: str) -> None:
 
 
 def _login_with_keys(page: Page, url: str, name: str, password: str) -> None:
+    page.bring_to_front()
     page.goto(url + "/login")
-    page.keyboard.type(name)  # the name field has autofocus
+    # The name field has autofocus, which a person's focused window honours; a headless page opened
+    # beside another one does not always get the focus, so put the cursor there as autofocus would.
+    page.focus("input[name=name]")
+    page.keyboard.type(name)
     page.keyboard.press("Tab")
     page.keyboard.type(password)
     page.keyboard.press("Enter")
