@@ -19,13 +19,14 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-from scipy.sparse import coo_matrix, csr_matrix
-from scipy.sparse.linalg import svds
 
 from winnow.errors import WinnowError
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
 from winnow.models.card import ModelCard
 
 UNK = "[UNK]"
@@ -64,6 +65,9 @@ def corpus_ids(tokenizer, texts: list[str]) -> list[np.ndarray]:
 
 def ppmi_svd_vectors(docs: list[np.ndarray], vocab: int, params: EmbeddingParams) -> np.ndarray:
     """Word vectors ``U·sqrt(S)`` of the truncated SVD of the PPMI matrix of window co-occurrences."""
+    from scipy.sparse import coo_matrix, csr_matrix  # scipy comes with the models extra: imported where used
+    from scipy.sparse.linalg import svds
+
     counts = csr_matrix((vocab, vocab), dtype=np.float64)
     rows, cols = [], []
     for ids in docs:
@@ -107,6 +111,8 @@ def ppmi_svd_vectors(docs: list[np.ndarray], vocab: int, params: EmbeddingParams
 
 
 def _pairs(rows: list[np.ndarray], cols: list[np.ndarray], vocab: int) -> csr_matrix:
+    from scipy.sparse import coo_matrix, csr_matrix
+
     if not rows:
         return csr_matrix((vocab, vocab), dtype=np.float64)
     r, c = np.concatenate(rows), np.concatenate(cols)
