@@ -9,6 +9,7 @@ optional dependencies inside the functions that use them, so that a missing one 
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 from collections.abc import Iterable
 
@@ -18,6 +19,19 @@ from winnow.errors import RecipeError
 def missing(modules: Iterable[str]) -> list[str]:
     """The import names among ``modules`` that are not installed (found without importing them)."""
     return [name for name in modules if importlib.util.find_spec(name) is None]
+
+
+def import_modules(modules: Iterable[str]) -> None:
+    """Import the modules that register built-in steps or readers. One that does not exist, or that
+    fails for a missing third-party module (a plugin that imports its dependency at the top), is
+    skipped; an error inside Winnow itself is raised."""
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as error:
+            if error.name and (error.name == module or not error.name.startswith("winnow")):
+                continue
+            raise
 
 
 def install_hint(extra: str | None) -> str:

@@ -16,7 +16,6 @@ Add a format by writing a module in ``winnow.io`` with a ``Reader`` subclass dec
 
 from __future__ import annotations
 
-import importlib
 import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from winnow.errors import InputError, RecipeError
-from winnow.extras import require
+from winnow.extras import import_modules, require
 from winnow.records import UNKNOWN_LICENSE, derived_id, encode_meta, make_batch
 
 DEFAULT_BATCH_SIZE = 2048  # records per batch: big enough for vectorised steps, small in memory
@@ -234,13 +233,7 @@ def register_reader(cls: type[Reader]) -> type[Reader]:
 
 
 def readers() -> dict[str, type[Reader]]:
-    for module in READER_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as error:
-            if error.name and (error.name == module or not error.name.startswith("winnow")):
-                continue
-            raise
+    import_modules(READER_MODULES)
     return _READERS
 
 

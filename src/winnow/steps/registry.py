@@ -15,13 +15,12 @@ step base, and names the stage modules as strings, so it imports nothing above `
 from __future__ import annotations
 
 import difflib
-import importlib
 from typing import Any
 
 from pydantic import ValidationError
 
 from winnow.errors import RecipeError
-from winnow.extras import require
+from winnow.extras import import_modules, require
 from winnow.steps.base import Step
 
 _STEPS: dict[str, type[Step]] = {}
@@ -71,14 +70,7 @@ def load_builtin_steps() -> None:
     if _loaded:
         return
     _loaded = True
-    for module in BUILTIN_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as error:
-            # Only a module that does not exist yet, or an optional dependency, is skipped.
-            if error.name and (error.name == module or not error.name.startswith("winnow")):
-                continue
-            raise
+    import_modules(BUILTIN_MODULES)
 
 
 def all_steps() -> dict[str, type[Step]]:
