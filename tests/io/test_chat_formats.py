@@ -192,11 +192,11 @@ def test_whole_hh_set_reads_and_round_trips(full_data, tmp_path):
 def _row_path(path, fmt="chat"):
     """The reader's row-by-row path, which the columnar HH path must equal."""
     from winnow.io.base import ErrorSink, InputSpec, Shard
-    from winnow.io.chat.reader import ChatReader, ConversationBuilder
+    from winnow.io.chat.reader import ConversationBuilder, conversation_rows
 
     shard = Shard(0, 0, str(path), path.name, format=fmt)
     builder = ConversationBuilder(InputSpec(path=str(path), format=fmt), shard, ErrorSink("fail"), None)
-    for row, position, location, raw in ChatReader()._rows(shard, ErrorSink("fail")):
+    for row, position, location, raw in conversation_rows(shard, ErrorSink("fail")):
         builder.add(row, position, location, raw)
     return builder.flush()
 

@@ -17,14 +17,14 @@ Add a format by writing a module in ``winnow.io`` with a ``Reader`` subclass dec
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple, Protocol
 
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from winnow.errors import InputError, RecipeError
+from winnow.errors import InputError, RecipeError, WinnowError
 from winnow.extras import import_modules, require
 from winnow.records import UNKNOWN_LICENSE, derived_id, encode_meta, make_batch
 
@@ -180,8 +180,53 @@ class RecordBuilder:
         return batch
 
 
+class InputRow(NamedTuple):
+    """One input row as a reader found it, for a builder's ``add``."""
+
+    row: Any  # the parsed row (a dict, or whatever the file held: the builder reports a non-object)
+    position: int  # the row's number in the file: the base of its derived id
+    location: str  # where it is, as errors name it: "line 12", "row 3", "file"
+    raw: Any = None  # the row as read, for quarantine
+
+
+class BatchBuilder(Protocol):
+    """What ``build_batches`` needs of a builder (``RecordBuilder``, the chat reader's ``ConversationBuilder``)."""
+
+    def __len__(self) -> int: ...
+    def add(self, row: Any, position: int, location: str, raw: Any = None) -> None: ...
+    def flush(self) -> pa.Table | None: ...
+
+
+def build_batches(builder: BatchBuilder, rows: Iterable[InputRow], batch_size: int) -> Iterator[pa.Table]:
+    """The record batches of ``rows``: one each ``batch_size`` records the builder keeps, then the rest.
+
+    When reading fails part way (a truncated file, corrupt compression: an error that is not
+    Winnow's own report of a bad row), the records built so far are good: they are handed on before
+    the error, which the shard runner reports or quarantines with the count of records read."""
+    iterator = iter(rows)
+    while True:
+        try:
+            row, position, location, raw = next(iterator)
+        except StopIteration:
+            break
+        except WinnowError:
+            raise
+        except Exception:
+            batch = builder.flush()
+            if batch is not None:
+                yield batch
+            raise
+        builder.add(row, position, location, raw)
+        if len(builder) >= batch_size:
+            yield builder.flush()
+    batch = builder.flush()
+    if batch is not None:
+        yield batch
+
+
 class Reader:
-    """Reads one shard into record batches. Subclass per format."""
+    """Reads one shard into record batches. Subclass per format: ``read`` gives its input rows to
+    ``build_batches`` (through a ``RecordBuilder``)."""
 
     format: ClassVar[str] = ""
     extensions: ClassVar[tuple[str, ...]] = ()  # e.g. (".jsonl", ".json", ".ndjson")

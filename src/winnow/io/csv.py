@@ -11,10 +11,12 @@ from winnow.errors import InputError
 from winnow.io.base import (
     DEFAULT_BATCH_SIZE,
     ErrorSink,
+    InputRow,
     InputSpec,
     Reader,
     RecordBuilder,
     Shard,
+    build_batches,
     register_reader,
     strip_compression,
 )
@@ -56,21 +58,19 @@ class CsvReader(Reader):
         names = stream.schema.names
         f.close()
         f, stream = _open_stream(shard, delimiter, {name: pa.string() for name in names})
-        builder = RecordBuilder(spec, shard, errors)
-        row_number = 1  # the header is row 1, as a spreadsheet numbers it
         with f:
-            while True:
-                try:
-                    record_batch = stream.read_next_batch()
-                except StopIteration:
-                    break
-                except pa.ArrowInvalid as error:
-                    raise InputError(shard.file, f"after row {row_number}", f"malformed CSV: {error}") from None
-                for row in record_batch.to_pylist():
-                    row_number += 1
-                    builder.add(row, row_number, f"row {row_number}", row)
-                    if len(builder) >= batch_size:
-                        yield builder.flush()
-        batch = builder.flush()
-        if batch is not None:
-            yield batch
+            yield from build_batches(RecordBuilder(spec, shard, errors), _rows(shard, stream), batch_size)
+
+
+def _rows(shard: Shard, stream: pcsv.CSVStreamingReader) -> Iterator[InputRow]:
+    row_number = 1  # the header is row 1, as a spreadsheet numbers it
+    while True:
+        try:
+            record_batch = stream.read_next_batch()
+        except StopIteration:
+            return
+        except pa.ArrowInvalid as error:
+            raise InputError(shard.file, f"after row {row_number}", f"malformed CSV: {error}") from None
+        for row in record_batch.to_pylist():
+            row_number += 1
+            yield InputRow(row, row_number, f"row {row_number}", row)

@@ -12,7 +12,16 @@ from types import ModuleType
 import pyarrow as pa
 
 from winnow.errors import RecipeError
-from winnow.io.base import DEFAULT_BATCH_SIZE, ErrorSink, InputSpec, Reader, RecordBuilder, Shard
+from winnow.io.base import (
+    DEFAULT_BATCH_SIZE,
+    ErrorSink,
+    InputRow,
+    InputSpec,
+    Reader,
+    RecordBuilder,
+    Shard,
+    build_batches,
+)
 from winnow.io.files import open_binary
 from winnow.licenses import normalize_license
 
@@ -39,10 +48,10 @@ class DocumentReader(Reader):
     def read(
         self, shard: Shard, spec: InputSpec, errors: ErrorSink, batch_size: int = DEFAULT_BATCH_SIZE
     ) -> Iterator[pa.Table]:
-        builder = RecordBuilder(spec, shard, errors)
         with open_binary(shard.file) as f:
             data = f.read()
         row = self.document(data, shard, errors)
+        rows = []
         if row is not None:
             row[spec.text_field] = row.pop("text")
             row.setdefault("_collected_at", _modified(shard.file))
@@ -51,10 +60,8 @@ class DocumentReader(Reader):
             stated = normalize_license(meta.get("rights")) if isinstance(meta.get("rights"), str) else None
             if stated:
                 row["_license"] = stated
-            builder.add(row, 0, "document")
-        batch = builder.flush()
-        if batch is not None:
-            yield batch
+            rows.append(InputRow(row, 0, "document"))
+        yield from build_batches(RecordBuilder(spec, shard, errors), rows, batch_size)
 
     def document(self, data: bytes, shard: Shard, errors: ErrorSink) -> dict | None:
         """The input row of one file (``text`` and ``_meta``), or None after reporting it to ``errors``."""

@@ -21,7 +21,17 @@ from pathlib import Path
 import pyarrow as pa
 
 from winnow.errors import RecipeError
-from winnow.io.base import DEFAULT_BATCH_SIZE, ErrorSink, InputSpec, Reader, RecordBuilder, Shard, register_reader
+from winnow.io.base import (
+    DEFAULT_BATCH_SIZE,
+    ErrorSink,
+    InputRow,
+    InputSpec,
+    Reader,
+    RecordBuilder,
+    Shard,
+    build_batches,
+    register_reader,
+)
 from winnow.io.code_languages import language_of, not_source
 from winnow.licenses import SPDX_HEADER, detect_in_text, normalize_license
 
@@ -49,23 +59,26 @@ class GitReader(Reader):
         entries = _tree(repo, commit)
         blobs = _Blobs(repo)
         try:
-            repo_license = _repo_license(blobs, entries)
-            builder = RecordBuilder(spec, shard, errors)
-            for position, (mode, kind, oid, path) in enumerate(entries):
-                row = _file_row(blobs, mode, kind, oid, path, spec)
-                meta = row["_meta"]
-                meta.update(repo=repo, commit=commit, commit_date=date, repo_license=repo_license)
-                row["_license"] = meta["spdx_header"] or repo_license
-                row.update(url=f"git+file://{repo}@{commit}#{path}", _collected_at=date)
-                row[spec.id_field] = f"{shard.relative}@{commit[:12]}:{path}"
-                builder.add(row, position, f"file {path}")
-                if len(builder) >= batch_size:
-                    yield builder.flush()
-            batch = builder.flush()
-            if batch is not None:
-                yield batch
+            rows = _tree_rows(blobs, entries, shard, spec, commit, date)
+            yield from build_batches(RecordBuilder(spec, shard, errors), rows, batch_size)
         finally:
             blobs.close()
+
+
+def _tree_rows(
+    blobs: _Blobs, entries: list[tuple[str, str, str, str]], shard: Shard, spec: InputSpec, commit: str, date: str
+) -> Iterator[InputRow]:
+    """The input row of every entry of the commit's tree, with what the repository and the commit say of it."""
+    repo = shard.file
+    repo_license = _repo_license(blobs, entries)
+    for position, (mode, kind, oid, path) in enumerate(entries):
+        row = _file_row(blobs, mode, kind, oid, path, spec)
+        meta = row["_meta"]
+        meta.update(repo=repo, commit=commit, commit_date=date, repo_license=repo_license)
+        row["_license"] = meta["spdx_header"] or repo_license
+        row.update(url=f"git+file://{repo}@{commit}#{path}", _collected_at=date)
+        row[spec.id_field] = f"{shard.relative}@{commit[:12]}:{path}"
+        yield InputRow(row, position, f"file {path}")
 
 
 def _git(repo: str, *args: str) -> bytes:

@@ -20,10 +20,12 @@ import pyarrow as pa
 from winnow.io.base import (
     DEFAULT_BATCH_SIZE,
     ErrorSink,
+    InputRow,
     InputSpec,
     Reader,
     RecordBuilder,
     Shard,
+    build_batches,
     register_reader,
     strip_compression,
 )
@@ -84,7 +86,6 @@ class HtmlReader(Reader):
     def read(
         self, shard: Shard, spec: InputSpec, errors: ErrorSink, batch_size: int = DEFAULT_BATCH_SIZE
     ) -> Iterator[pa.Table]:
-        builder = RecordBuilder(spec, shard, errors)
         with open_binary(shard.file) as f:
             payload = f.read()
         if not self.is_page(shard.relative, payload):
@@ -96,7 +97,4 @@ class HtmlReader(Reader):
             spec.text_field: text,
             "_meta": {"content_type": "text/html", "charset": charset},
         }
-        builder.add(row, 1, "file")
-        batch = builder.flush()
-        if batch is not None:
-            yield batch
+        yield from build_batches(RecordBuilder(spec, shard, errors), [InputRow(row, 1, "file")], batch_size)

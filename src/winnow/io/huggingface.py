@@ -25,7 +25,17 @@ import pyarrow.parquet as pq
 import yaml
 
 from winnow.errors import RecipeError
-from winnow.io.base import DEFAULT_BATCH_SIZE, ErrorSink, InputSpec, Reader, RecordBuilder, Shard, register_reader
+from winnow.io.base import (
+    DEFAULT_BATCH_SIZE,
+    ErrorSink,
+    InputRow,
+    InputSpec,
+    Reader,
+    RecordBuilder,
+    Shard,
+    build_batches,
+    register_reader,
+)
 from winnow.licenses import normalize_license
 from winnow.records import UNKNOWN_LICENSE
 
@@ -61,20 +71,20 @@ class HuggingFaceReader(Reader):
             "hf_file": shard.relative,
             "obtained_by": "winnow format huggingface",
         }
-        builder = RecordBuilder(spec, shard, errors)
-        position = 0
-        for table in _tables(Path(shard.file), batch_size, errors, shard):
-            for row in table.to_pylist():
-                row["_meta"] = dict(meta, **{k: row[k] for k in spec.meta_fields if k in row})
-                if licence and spec.license == UNKNOWN_LICENSE:
-                    row["_license"] = licence
-                builder.add(row, position, f"row {position + 1}")
-                position += 1
-                if len(builder) >= batch_size:
-                    yield builder.flush()
-        batch = builder.flush()
-        if batch is not None:
-            yield batch
+        rows = _rows(_tables(Path(shard.file), batch_size, errors, shard), spec, meta, licence)
+        yield from build_batches(RecordBuilder(spec, shard, errors), rows, batch_size)
+
+
+def _rows(tables: Iterator[pa.Table], spec: InputSpec, meta: dict, licence: str | None) -> Iterator[InputRow]:
+    """The input rows of a data file's tables, each with the dataset's ``meta`` and licence."""
+    position = 0
+    for table in tables:
+        for row in table.to_pylist():
+            row["_meta"] = dict(meta, **{k: row[k] for k in spec.meta_fields if k in row})
+            if licence and spec.license == UNKNOWN_LICENSE:
+                row["_license"] = licence
+            yield InputRow(row, position, f"row {position + 1}")
+            position += 1
 
 
 def dataset_card(root: Path) -> dict:

@@ -12,7 +12,17 @@ from collections.abc import Iterator
 import orjson
 import pyarrow as pa
 
-from winnow.io.base import DEFAULT_BATCH_SIZE, ErrorSink, InputSpec, Reader, RecordBuilder, Shard, register_reader
+from winnow.io.base import (
+    DEFAULT_BATCH_SIZE,
+    ErrorSink,
+    InputRow,
+    InputSpec,
+    Reader,
+    RecordBuilder,
+    Shard,
+    build_batches,
+    register_reader,
+)
 from winnow.io.files import open_binary
 
 
@@ -32,6 +42,20 @@ def iter_lines(shard: Shard) -> Iterator[tuple[int, bytes]]:
             line_number += 1
 
 
+def json_lines(shard: Shard, errors: ErrorSink) -> Iterator[InputRow]:
+    """The parsed rows of a JSON Lines shard; a line that is not JSON goes to ``errors`` with its number."""
+    loads = orjson.loads
+    for line_number, line in iter_lines(shard):
+        if not line.strip():
+            continue  # blank lines (a trailing newline, say) are not records
+        try:
+            row = loads(line)
+        except orjson.JSONDecodeError as error:
+            errors.bad(shard.source_file, f"line {line_number}", f"invalid JSON: {error}", line)
+            continue
+        yield InputRow(row, line_number, f"line {line_number}", line)
+
+
 @register_reader
 class JsonlReader(Reader):
     format = "jsonl"
@@ -41,31 +65,4 @@ class JsonlReader(Reader):
     def read(
         self, shard: Shard, spec: InputSpec, errors: ErrorSink, batch_size: int = DEFAULT_BATCH_SIZE
     ) -> Iterator[pa.Table]:
-        builder = RecordBuilder(spec, shard, errors)
-        loads = orjson.loads
-        lines = iter_lines(shard)
-        while True:
-            try:
-                line_number, line = next(lines)
-            except StopIteration:
-                break
-            except Exception:
-                # A damaged file (truncated, corrupt compression): the records read so far are
-                # good; hand them on before the error, which the caller reports or quarantines.
-                batch = builder.flush()
-                if batch is not None:
-                    yield batch
-                raise
-            if not line.strip():
-                continue  # blank lines (a trailing newline, say) are not records
-            try:
-                row = loads(line)
-            except orjson.JSONDecodeError as error:
-                errors.bad(shard.source_file, f"line {line_number}", f"invalid JSON: {error}", line)
-                continue
-            builder.add(row, line_number, f"line {line_number}", line)
-            if len(builder) >= batch_size:
-                yield builder.flush()
-        batch = builder.flush()
-        if batch is not None:
-            yield batch
+        yield from build_batches(RecordBuilder(spec, shard, errors), json_lines(shard, errors), batch_size)

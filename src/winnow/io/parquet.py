@@ -12,7 +12,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from winnow.errors import InputError
-from winnow.io.base import DEFAULT_BATCH_SIZE, ErrorSink, InputSpec, Reader, RecordBuilder, Shard, register_reader
+from winnow.io.base import (
+    DEFAULT_BATCH_SIZE,
+    ErrorSink,
+    InputRow,
+    InputSpec,
+    Reader,
+    RecordBuilder,
+    Shard,
+    build_batches,
+    register_reader,
+)
 from winnow.io.files import open_binary
 
 
@@ -31,13 +41,14 @@ class ParquetReader(Reader):
                 raise InputError(shard.file, "file", f"not a readable Parquet file: {error}") from None
             builder = RecordBuilder(spec, shard, errors)
             row_number = 0
+            # One batch of records per batch the file gives (at most batch_size rows each).
             for record_batch in parquet.iter_batches(batch_size=batch_size):
-                for row in record_batch.to_pylist():
-                    row_number += 1
-                    builder.add(row, row_number, f"row {row_number}", row)
-                batch = builder.flush()
-                if batch is not None:
-                    yield batch
+                rows = [
+                    InputRow(row, row_number + i, f"row {row_number + i}", row)
+                    for i, row in enumerate(record_batch.to_pylist(), 1)
+                ]
+                row_number += record_batch.num_rows
+                yield from build_batches(builder, rows, batch_size)
 
 
 def read_records(path: str, batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[pa.Table]:

@@ -6,7 +6,17 @@ from collections.abc import Iterator
 
 import pyarrow as pa
 
-from winnow.io.base import DEFAULT_BATCH_SIZE, ErrorSink, InputSpec, Reader, RecordBuilder, Shard, register_reader
+from winnow.io.base import (
+    DEFAULT_BATCH_SIZE,
+    ErrorSink,
+    InputRow,
+    InputSpec,
+    Reader,
+    RecordBuilder,
+    Shard,
+    build_batches,
+    register_reader,
+)
 from winnow.io.files import open_binary
 
 
@@ -18,7 +28,6 @@ class TextReader(Reader):
     def read(
         self, shard: Shard, spec: InputSpec, errors: ErrorSink, batch_size: int = DEFAULT_BATCH_SIZE
     ) -> Iterator[pa.Table]:
-        builder = RecordBuilder(spec, shard, errors)
         with open_binary(shard.file) as f:
             data = f.read()
         try:
@@ -26,7 +35,5 @@ class TextReader(Reader):
         except UnicodeDecodeError as error:
             errors.bad(shard.file, f"byte {error.start}", "not valid UTF-8", data[:200])
             return
-        builder.add({spec.id_field: shard.relative, spec.text_field: text}, 1, "file")
-        batch = builder.flush()
-        if batch is not None:
-            yield batch
+        row = InputRow({spec.id_field: shard.relative, spec.text_field: text}, 1, "file")
+        yield from build_batches(RecordBuilder(spec, shard, errors), [row], batch_size)

@@ -32,7 +32,17 @@ from typing import IO, Any
 
 import pyarrow as pa
 
-from winnow.io.base import DEFAULT_BATCH_SIZE, ErrorSink, InputSpec, Reader, RecordBuilder, Shard, register_reader
+from winnow.io.base import (
+    DEFAULT_BATCH_SIZE,
+    ErrorSink,
+    InputRow,
+    InputSpec,
+    Reader,
+    RecordBuilder,
+    Shard,
+    build_batches,
+    register_reader,
+)
 from winnow.io.files import is_local, open_binary
 from winnow.io.html import decode_html
 
@@ -64,14 +74,11 @@ class WarcReader(Reader):
     def read(
         self, shard: Shard, spec: InputSpec, errors: ErrorSink, batch_size: int = DEFAULT_BATCH_SIZE
     ) -> Iterator[pa.Table]:
-        builder = RecordBuilder(spec, shard, errors)
-        for position, row in _document_rows(shard, spec, errors):
-            builder.add(row, position, f"record at byte {row['_meta']['warc_offset']}")
-            if len(builder) >= batch_size:
-                yield builder.flush()
-        batch = builder.flush()
-        if batch is not None:
-            yield batch
+        rows = (
+            InputRow(row, position, f"record at byte {row['_meta']['warc_offset']}")
+            for position, row in _document_rows(shard, spec, errors)
+        )
+        yield from build_batches(RecordBuilder(spec, shard, errors), rows, batch_size)
 
 
 def _document_rows(shard: Shard, spec: InputSpec, errors: ErrorSink) -> Iterator[tuple[int, dict]]:

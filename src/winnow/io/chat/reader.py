@@ -15,11 +15,20 @@ import orjson
 import pyarrow as pa
 
 from winnow.conversation import render_record
-from winnow.io.base import DEFAULT_BATCH_SIZE, ErrorSink, InputSpec, Reader, Shard, register_reader
+from winnow.io.base import (
+    DEFAULT_BATCH_SIZE,
+    ErrorSink,
+    InputRow,
+    InputSpec,
+    Reader,
+    Shard,
+    build_batches,
+    register_reader,
+)
 from winnow.io.chat.hh_columnar import read_hh_columnar
 from winnow.io.chat.parse import FORMAT_KEYS, ID_KEYS, PARSERS, RowError, detect
 from winnow.io.files import open_binary
-from winnow.io.jsonl import iter_lines
+from winnow.io.jsonl import json_lines
 from winnow.records import CONVERSATION_COLUMNS, derived_id, encode_meta, make_conversation_batch
 
 _CORE_KEYS = frozenset({"id", "url", "license", "source", "collected_at"})
@@ -121,36 +130,25 @@ class ChatReader(Reader):
                 yield from batches
                 return
         builder = ConversationBuilder(spec, shard, errors, self.parser)
-        for row, position, location, raw in self._rows(shard, errors):
-            builder.add(row, position, location, raw)
-            if len(builder) >= batch_size:
-                yield builder.flush()
-        batch = builder.flush()
-        if batch is not None:
-            yield batch
+        yield from build_batches(builder, conversation_rows(shard, errors), batch_size)
 
-    def _rows(self, shard: Shard, errors: ErrorSink) -> Iterator[tuple[Any, int, str, Any]]:
-        if _is_json_array(shard):
-            with open_binary(shard.file) as f:
-                data = f.read()
-            try:
-                items = orjson.loads(data)
-            except orjson.JSONDecodeError as error:
-                errors.bad(shard.source_file, "file", f"invalid JSON: {error}")
-                return
-            for i, item in enumerate(items, start=1):
-                yield item, i, f"array item {i}", orjson.dumps(item)
-            return
-        loads = orjson.loads
-        for line_number, line in iter_lines(shard):
-            if not line.strip():
-                continue
-            try:
-                row = loads(line)
-            except orjson.JSONDecodeError as error:
-                errors.bad(shard.source_file, f"line {line_number}", f"invalid JSON: {error}", line)
-                continue
-            yield row, line_number, f"line {line_number}", line
+
+def conversation_rows(shard: Shard, errors: ErrorSink) -> Iterator[InputRow]:
+    """The rows of a conversation file: the items of one JSON array, or its JSON lines."""
+    return _array_items(shard, errors) if _is_json_array(shard) else json_lines(shard, errors)
+
+
+def _array_items(shard: Shard, errors: ErrorSink) -> Iterator[InputRow]:
+    """The items of a file that is one JSON array (ShareGPT's usual ``.json``)."""
+    with open_binary(shard.file) as f:
+        data = f.read()
+    try:
+        items = orjson.loads(data)
+    except orjson.JSONDecodeError as error:
+        errors.bad(shard.source_file, "file", f"invalid JSON: {error}")
+        return
+    for i, item in enumerate(items, start=1):
+        yield InputRow(item, i, f"array item {i}", orjson.dumps(item))
 
 
 def _fixed(name: str) -> type[ChatReader]:
