@@ -225,8 +225,8 @@ def build_batches(builder: BatchBuilder, rows: Iterable[InputRow], batch_size: i
 
 
 class Reader:
-    """Reads one shard into record batches. Subclass per format: ``read`` gives its input rows to
-    ``build_batches`` (through a ``RecordBuilder``)."""
+    """Reads one shard into record batches. Subclass per format: ``read`` finds the input rows and
+    hands them to ``batches``."""
 
     format: ClassVar[str] = ""
     extensions: ClassVar[tuple[str, ...]] = ()  # e.g. (".jsonl", ".json", ".ndjson")
@@ -251,6 +251,16 @@ class Reader:
         self, shard: Shard, spec: InputSpec, errors: ErrorSink, batch_size: int = DEFAULT_BATCH_SIZE
     ) -> Iterator[pa.Table]:
         raise NotImplementedError
+
+    def batches(
+        self, rows: Iterable[InputRow], spec: InputSpec, shard: Shard, errors: ErrorSink, batch_size: int
+    ) -> Iterator[pa.Table]:
+        """The record batches of a shard's input rows (what ``read`` returns, in every reader)."""
+        return build_batches(self.builder(spec, shard, errors), rows, batch_size)
+
+    def builder(self, spec: InputSpec, shard: Shard, errors: ErrorSink) -> BatchBuilder:
+        """What turns this format's rows into records (a ``RecordBuilder``, or the chat reader's)."""
+        return RecordBuilder(spec, shard, errors)
 
 
 _READERS: dict[str, type[Reader]] = {}

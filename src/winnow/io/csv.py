@@ -14,9 +14,7 @@ from winnow.io.base import (
     InputRow,
     InputSpec,
     Reader,
-    RecordBuilder,
     Shard,
-    build_batches,
     register_reader,
     strip_compression,
 )
@@ -59,7 +57,7 @@ class CsvReader(Reader):
         f.close()
         f, stream = _open_stream(shard, delimiter, {name: pa.string() for name in names})
         with f:
-            yield from build_batches(RecordBuilder(spec, shard, errors), _rows(shard, stream), batch_size)
+            yield from self.batches(_rows(shard, stream), spec, shard, errors, batch_size)
 
 
 def _rows(shard: Shard, stream: pcsv.CSVStreamingReader) -> Iterator[InputRow]:

@@ -12,16 +12,7 @@ from types import ModuleType
 import pyarrow as pa
 
 from winnow.errors import RecipeError
-from winnow.io.base import (
-    DEFAULT_BATCH_SIZE,
-    ErrorSink,
-    InputRow,
-    InputSpec,
-    Reader,
-    RecordBuilder,
-    Shard,
-    build_batches,
-)
+from winnow.io.base import DEFAULT_BATCH_SIZE, ErrorSink, InputRow, InputSpec, Reader, Shard
 from winnow.io.files import open_binary
 from winnow.licenses import normalize_license
 
@@ -61,7 +52,7 @@ class DocumentReader(Reader):
             if stated:
                 row["_license"] = stated
             rows.append(InputRow(row, 0, "document"))
-        yield from build_batches(RecordBuilder(spec, shard, errors), rows, batch_size)
+        yield from self.batches(rows, spec, shard, errors, batch_size)
 
     def document(self, data: bytes, shard: Shard, errors: ErrorSink) -> dict | None:
         """The input row of one file (``text`` and ``_meta``), or None after reporting it to ``errors``."""

@@ -21,17 +21,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from winnow.errors import RecipeError
-from winnow.io.base import (
-    DEFAULT_BATCH_SIZE,
-    ErrorSink,
-    InputRow,
-    InputSpec,
-    Reader,
-    RecordBuilder,
-    Shard,
-    build_batches,
-    register_reader,
-)
+from winnow.io.base import DEFAULT_BATCH_SIZE, ErrorSink, InputRow, InputSpec, Reader, Shard, register_reader
 from winnow.io.code_languages import language_of, not_source
 from winnow.licenses import SPDX_HEADER, detect_in_text, normalize_license
 
@@ -60,7 +50,7 @@ class GitReader(Reader):
         blobs = _Blobs(repo)
         try:
             rows = _tree_rows(blobs, entries, shard, spec, commit, date)
-            yield from build_batches(RecordBuilder(spec, shard, errors), rows, batch_size)
+            yield from self.batches(rows, spec, shard, errors, batch_size)
         finally:
             blobs.close()
 

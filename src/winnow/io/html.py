@@ -23,9 +23,7 @@ from winnow.io.base import (
     InputRow,
     InputSpec,
     Reader,
-    RecordBuilder,
     Shard,
-    build_batches,
     register_reader,
     strip_compression,
 )
@@ -97,4 +95,4 @@ class HtmlReader(Reader):
             spec.text_field: text,
             "_meta": {"content_type": "text/html", "charset": charset},
         }
-        yield from build_batches(RecordBuilder(spec, shard, errors), [InputRow(row, 1, "file")], batch_size)
+        yield from self.batches([InputRow(row, 1, "file")], spec, shard, errors, batch_size)

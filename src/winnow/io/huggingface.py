@@ -25,17 +25,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from winnow.errors import RecipeError
-from winnow.io.base import (
-    DEFAULT_BATCH_SIZE,
-    ErrorSink,
-    InputRow,
-    InputSpec,
-    Reader,
-    RecordBuilder,
-    Shard,
-    build_batches,
-    register_reader,
-)
+from winnow.io.base import DEFAULT_BATCH_SIZE, ErrorSink, InputRow, InputSpec, Reader, Shard, register_reader
 from winnow.licenses import normalize_license
 from winnow.records import UNKNOWN_LICENSE
 
@@ -72,7 +62,7 @@ class HuggingFaceReader(Reader):
             "obtained_by": "winnow format huggingface",
         }
         rows = _rows(_tables(Path(shard.file), batch_size, errors, shard), spec, meta, licence)
-        yield from build_batches(RecordBuilder(spec, shard, errors), rows, batch_size)
+        yield from self.batches(rows, spec, shard, errors, batch_size)
 
 
 def _rows(tables: Iterator[pa.Table], spec: InputSpec, meta: dict, licence: str | None) -> Iterator[InputRow]:

@@ -12,17 +12,7 @@ from collections.abc import Iterator
 import orjson
 import pyarrow as pa
 
-from winnow.io.base import (
-    DEFAULT_BATCH_SIZE,
-    ErrorSink,
-    InputRow,
-    InputSpec,
-    Reader,
-    RecordBuilder,
-    Shard,
-    build_batches,
-    register_reader,
-)
+from winnow.io.base import DEFAULT_BATCH_SIZE, ErrorSink, InputRow, InputSpec, Reader, Shard, register_reader
 from winnow.io.files import open_binary
 
 
@@ -65,4 +55,4 @@ class JsonlReader(Reader):
     def read(
         self, shard: Shard, spec: InputSpec, errors: ErrorSink, batch_size: int = DEFAULT_BATCH_SIZE
     ) -> Iterator[pa.Table]:
-        yield from build_batches(RecordBuilder(spec, shard, errors), json_lines(shard, errors), batch_size)
+        yield from self.batches(json_lines(shard, errors), spec, shard, errors, batch_size)

@@ -12,17 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from winnow.errors import InputError
-from winnow.io.base import (
-    DEFAULT_BATCH_SIZE,
-    ErrorSink,
-    InputRow,
-    InputSpec,
-    Reader,
-    RecordBuilder,
-    Shard,
-    build_batches,
-    register_reader,
-)
+from winnow.io.base import DEFAULT_BATCH_SIZE, ErrorSink, InputRow, InputSpec, Reader, Shard, register_reader
 from winnow.io.files import open_binary
 
 
@@ -39,7 +29,6 @@ class ParquetReader(Reader):
                 parquet = pq.ParquetFile(f)
             except (pa.ArrowInvalid, OSError) as error:
                 raise InputError(shard.file, "file", f"not a readable Parquet file: {error}") from None
-            builder = RecordBuilder(spec, shard, errors)
             row_number = 0
             # One batch of records per batch the file gives (at most batch_size rows each).
             for record_batch in parquet.iter_batches(batch_size=batch_size):
@@ -48,7 +37,7 @@ class ParquetReader(Reader):
                     for i, row in enumerate(record_batch.to_pylist(), 1)
                 ]
                 row_number += record_batch.num_rows
-                yield from build_batches(builder, rows, batch_size)
+                yield from self.batches(rows, spec, shard, errors, batch_size)
 
 
 def read_records(path: str, batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[pa.Table]:

@@ -6,17 +6,7 @@ from collections.abc import Iterator
 
 import pyarrow as pa
 
-from winnow.io.base import (
-    DEFAULT_BATCH_SIZE,
-    ErrorSink,
-    InputRow,
-    InputSpec,
-    Reader,
-    RecordBuilder,
-    Shard,
-    build_batches,
-    register_reader,
-)
+from winnow.io.base import DEFAULT_BATCH_SIZE, ErrorSink, InputRow, InputSpec, Reader, Shard, register_reader
 from winnow.io.files import open_binary
 
 
@@ -36,4 +26,4 @@ class TextReader(Reader):
             errors.bad(shard.file, f"byte {error.start}", "not valid UTF-8", data[:200])
             return
         row = InputRow({spec.id_field: shard.relative, spec.text_field: text}, 1, "file")
-        yield from build_batches(RecordBuilder(spec, shard, errors), [row], batch_size)
+        yield from self.batches([row], spec, shard, errors, batch_size)

@@ -32,17 +32,7 @@ from typing import IO, Any
 
 import pyarrow as pa
 
-from winnow.io.base import (
-    DEFAULT_BATCH_SIZE,
-    ErrorSink,
-    InputRow,
-    InputSpec,
-    Reader,
-    RecordBuilder,
-    Shard,
-    build_batches,
-    register_reader,
-)
+from winnow.io.base import DEFAULT_BATCH_SIZE, ErrorSink, InputRow, InputSpec, Reader, Shard, register_reader
 from winnow.io.files import is_local, open_binary
 from winnow.io.html import decode_html
 
@@ -78,7 +68,7 @@ class WarcReader(Reader):
             InputRow(row, position, f"record at byte {row['_meta']['warc_offset']}")
             for position, row in _document_rows(shard, spec, errors)
         )
-        yield from build_batches(RecordBuilder(spec, shard, errors), rows, batch_size)
+        yield from self.batches(rows, spec, shard, errors, batch_size)
 
 
 def _document_rows(shard: Shard, spec: InputSpec, errors: ErrorSink) -> Iterator[tuple[int, dict]]:

@@ -15,16 +15,7 @@ import orjson
 import pyarrow as pa
 
 from winnow.conversation import render_record
-from winnow.io.base import (
-    DEFAULT_BATCH_SIZE,
-    ErrorSink,
-    InputRow,
-    InputSpec,
-    Reader,
-    Shard,
-    build_batches,
-    register_reader,
-)
+from winnow.io.base import DEFAULT_BATCH_SIZE, ErrorSink, InputRow, InputSpec, Reader, Shard, register_reader
 from winnow.io.chat.hh_columnar import read_hh_columnar
 from winnow.io.chat.parse import FORMAT_KEYS, ID_KEYS, PARSERS, RowError, detect
 from winnow.io.files import open_binary
@@ -129,8 +120,10 @@ class ChatReader(Reader):
             if batches is not None:
                 yield from batches
                 return
-        builder = ConversationBuilder(spec, shard, errors, self.parser)
-        yield from build_batches(builder, conversation_rows(shard, errors), batch_size)
+        yield from self.batches(conversation_rows(shard, errors), spec, shard, errors, batch_size)
+
+    def builder(self, spec: InputSpec, shard: Shard, errors: ErrorSink) -> ConversationBuilder:
+        return ConversationBuilder(spec, shard, errors, self.parser)
 
 
 def conversation_rows(shard: Shard, errors: ErrorSink) -> Iterator[InputRow]:
