@@ -21,17 +21,23 @@ def missing(modules: Iterable[str]) -> list[str]:
     return [name for name in modules if importlib.util.find_spec(name) is None]
 
 
-def import_modules(modules: Iterable[str]) -> None:
-    """Import the modules that register built-in steps or readers. One that does not exist, or that
-    fails for a missing third-party module (a plugin that imports its dependency at the top), is
-    skipped; an error inside Winnow itself is raised."""
+def import_modules(modules: Iterable[str]) -> dict[str, str]:
+    """Import the modules that register built-in steps or readers. One that does not exist is
+    skipped; one that fails for a missing third-party module (it imports an optional dependency at
+    its top) is skipped and returned, with the name of that dependency (top level: ``httpx``), for
+    the caller to list or report; an error inside Winnow itself is raised."""
+    skipped: dict[str, str] = {}
     for module in modules:
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as error:
-            if error.name and (error.name == module or not error.name.startswith("winnow")):
+            if error.name == module:
+                continue
+            if error.name and not error.name.startswith("winnow"):
+                skipped[module] = error.name.split(".")[0]
                 continue
             raise
+    return skipped
 
 
 def install_hint(extra: str | None) -> str:

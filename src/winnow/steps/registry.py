@@ -10,11 +10,20 @@ Register a step by decorating its class::
 Step modules live in ``winnow.steps`` (streaming steps, by topic) and ``winnow.stages``
 (global stages); :func:`load_builtin_steps` imports them all by name (the registry sits beside the
 step base, and names the stage modules as strings, so it imports nothing above ``steps``).
+
+Every step is listed whatever is installed. A step module imports its optional dependencies
+inside the step (``Step.needs``/``Step.extra`` say which, checked when a recipe builds it); a
+module that cannot help importing one at its top (a wing such as ``winnow.synth``, built on its
+client library) is declared in ``OPTIONAL_MODULES`` with its extra and step names: without the
+extra, those steps are registered as stand-ins that ``winnow steps`` lists with the install hint
+and that fail a recipe before any data is read. A built-in module that fails otherwise is an error.
 """
 
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -53,6 +62,20 @@ BUILTIN_MODULES = [
     "winnow.stages.keep_top",
     "winnow.stages.semantic",
 ]
+
+
+@dataclass(frozen=True)
+class OptionalModule:
+    """A step module that imports an optional dependency at its top: the extra that installs it,
+    and the steps the module registers (listed, with the install hint, when it cannot be imported)."""
+
+    extra: str
+    steps: tuple[str, ...]
+
+
+# A wing adds its step modules here, e.g.
+#   "winnow.synth.tasks.judge": OptionalModule("synth", ("judge",)),
+OPTIONAL_MODULES: dict[str, OptionalModule] = {}
 _loaded = False
 
 
@@ -69,8 +92,39 @@ def load_builtin_steps() -> None:
     global _loaded
     if _loaded:
         return
-    _loaded = True
-    import_modules(BUILTIN_MODULES)
+    _loaded = True  # first: a step module may look the registry up while it is imported
+    try:
+        load_step_modules(BUILTIN_MODULES, OPTIONAL_MODULES)
+    except Exception:
+        _loaded = False  # the next call says it again rather than list a partial registry
+        raise
+
+
+def load_step_modules(modules: Iterable[str], optional: Mapping[str, OptionalModule]) -> None:
+    """Import ``modules`` and the ``optional`` ones; each declared step of an optional module that
+    cannot be imported is registered as a stand-in that needs the missing dependency."""
+    skipped = import_modules([*modules, *optional])
+    for module, dependency in skipped.items():
+        if module not in optional:
+            raise ImportError(
+                f"{module} imports {dependency} at its top, so its steps cannot be listed without it: "
+                "import it inside the step that uses it (with Step.needs/Step.extra), or declare the "
+                "module in winnow.steps.registry.OPTIONAL_MODULES"
+            )
+        for name in optional[module].steps:
+            register(_stand_in(name, module, dependency, optional[module].extra))
+    for module, declared in optional.items():
+        absent = [name for name in declared.steps if module not in skipped and name not in _STEPS]
+        if absent:
+            raise TypeError(f"{module} is declared to register {', '.join(absent)} but does not")
+
+
+def _stand_in(name: str, module: str, dependency: str, extra: str) -> type[Step]:
+    """The step ``name`` of ``module`` while that module cannot be imported: listed, never built."""
+
+    doc = f"(not installed: {module} needs {dependency}, from the {extra} extra)"
+    attributes = {"__doc__": doc, "__module__": __name__, "name": name, "needs": (dependency,), "extra": extra}
+    return type(f"Unavailable_{name}", (Step,), attributes)
 
 
 def all_steps() -> dict[str, type[Step]]:
