@@ -83,3 +83,45 @@ def fail_on_a_long_text(batch: pa.Table) -> pa.Table:
     if max(len(t) for t in batch.column("text").to_pylist()) > 50_000:
         raise NeedsTwoArguments("a long text", "this step refuses it")
     return batch
+
+
+# -- killing a run mid-way and resuming it (the SIGKILL tests of the local executor) --------------------
+import os  # noqa: E402
+import signal  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+TESTS = Path(__file__).resolve().parent
+
+
+def cli_run(recipe_path: Path, *flags: str) -> subprocess.Popen:
+    """``winnow run RECIPE --workers 2`` in a process of its own, with these helpers importable."""
+    env = {**os.environ, "PYTHONPATH": str(TESTS)}
+    command = [sys.executable, "-m", "winnow.cli", "run", str(recipe_path), "--workers", "2", "--quiet", *flags]
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def shards_done(out: Path) -> int:
+    """The shard completion markers a run has written so far (every segment)."""
+    return sum(1 for _ in (out / "_winnow" / "done").rglob("shard-*.json"))
+
+
+def kill_and_resume(recipe_path: Path, out: Path, shards: int, shares: Sequence[float]) -> int:
+    """Run the recipe, SIGKILL it once ``share`` of its ``shards`` are done, run it again with
+    ``--resume``, and so on for each share (rising); returns how many runs were killed. The kills
+    wait for the run's own progress, not for a clock, so they land mid-run however loaded the
+    machine is: with two workers, one shard has just been committed and the other is half done.
+    The caller finishes the run with a last ``--resume``."""
+    kills = 0
+    for share in shares:
+        process = cli_run(recipe_path, *(["--resume"] if kills else []))
+        target = max(1, int(share * shards))
+        while process.poll() is None and shards_done(out) < target:
+            time.sleep(0.005)
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+            kills += 1
+        process.wait()
+    return kills

@@ -5,16 +5,12 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from engine_helpers import cli_run, kill_and_resume, shards_done
 from winnow import Recipe, read_output, run
 from winnow.conversation import render_record
 from winnow.report.stats import run_summary
@@ -90,12 +86,6 @@ def test_ray_gives_the_same_records(local_run, tmp_path):
     assert outcome(out) == outcome(local_run)
 
 
-def _cli(recipe_path: Path, *flags: str) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "tests")}
-    command = [sys.executable, "-m", "winnow.cli", "run", str(recipe_path), "--workers", "2", "--quiet", *flags]
-    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-
-
 def test_killed_and_resumed_gives_the_same_records(local_run, tmp_path):
     # Small shards and batches, and a step that sleeps on each batch, so that a kill lands mid-run.
     def slow(steps):
@@ -106,29 +96,13 @@ def test_killed_and_resumed_gives_the_same_records(local_run, tmp_path):
 
     changes = {"steps": slow, "input": small, "batch_size": 25}
     reference = tmp_path / "reference"
-    sys.path.insert(0, str(ROOT / "tests"))
-    try:
-        started = time.perf_counter()
-        run(finetune_recipe(reference, **changes), workers=2)
-        work = time.perf_counter() - started
-    finally:
-        sys.path.remove(str(ROOT / "tests"))
+    run(finetune_recipe(reference, **changes), workers=2)
     assert outcome(reference) == outcome(local_run)  # the slow step and the small shards change nothing
-    started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "winnow.cli", "steps"], check=True, capture_output=True)
-    start_up = time.perf_counter() - started
     recipe_path = tmp_path / "killed.yaml"
     finetune_recipe(tmp_path / "killed", **changes).to_yaml(recipe_path)
-    kills = 0
-    for share in (0.2, 0.45, 0.3, 0.6):
-        proc = _cli(recipe_path, *(["--resume"] if kills else []))
-        time.sleep(start_up + share * work)
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
-            kills += 1
-        proc.wait()
+    kills = kill_and_resume(recipe_path, tmp_path / "killed", shards_done(reference), (0.2, 0.45, 0.7))
     assert kills >= 2, "the run finished before it could be killed; the test proves nothing"
-    finish = _cli(recipe_path, "--resume")
+    finish = cli_run(recipe_path, "--resume")
     _, err = finish.communicate(timeout=300)
     assert finish.returncode == 0, err.decode()
     assert outcome(tmp_path / "killed") == outcome(reference)

@@ -4,11 +4,6 @@ shards do not change the result, and a run killed with SIGKILL resumes exactly."
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import orjson
@@ -16,6 +11,7 @@ import pyarrow.compute as pc
 import pytest
 
 from corpus_sample import write_corpus
+from engine_helpers import cli_run, kill_and_resume, shards_done
 from winnow import Recipe, read_output, run
 from winnow.errors import WinnowError
 
@@ -141,44 +137,21 @@ def test_jsonl_zstd_output_reads_back_the_same(corpus_2k, tmp_path):
     assert records(tmp_path / "pq") == records(tmp_path / "js")
 
 
-def _cli(recipe_path: Path, *flags: str) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "tests")}
-    return subprocess.Popen(
-        [sys.executable, "-m", "winnow.cli", "run", str(recipe_path), "--workers", "2", "--quiet", *flags],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-
-
 def test_sigkill_at_any_moment_then_resume_loses_and_doubles_nothing(corpus_2k, tmp_path):
     steps = [
         {"python": {"function": "engine_helpers:slow_batch", "mode": "batch"}},
         {"length_filter": {"min_words": 50}},
     ]
     reference = recipe(corpus_2k, tmp_path / "reference", input={"shard_mb": 1}, steps=steps, batch_size=100)
-    started = time.perf_counter()
     expected = run(reference, workers=2)
-    work = time.perf_counter() - started  # the run's own time, without the CLI's start-up
-    started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "winnow.cli", "steps"], check=True, capture_output=True)
-    start_up = time.perf_counter() - started  # importing winnow, pyarrow and every step
     killed = recipe(corpus_2k, tmp_path / "killed", input={"shard_mb": 1}, steps=steps, batch_size=100)
     recipe_path = tmp_path / "killed.yaml"
     Recipe.from_dict(killed).to_yaml(recipe_path)
 
-    kills = 0
-    # Kill the first run, then resumed runs too, at moments spread over the run's own time (after
-    # the CLI's start-up), so that the kills land mid-run however fast the machine is.
-    for share in (0.15, 0.35, 0.25, 0.5):
-        proc = _cli(recipe_path, *(["--resume"] if kills else []))
-        time.sleep(start_up + share * work)
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
-            kills += 1
-        proc.wait()
+    # Kill the first run, then resumed runs too, at points spread over the run's shards.
+    kills = kill_and_resume(recipe_path, tmp_path / "killed", shards_done(tmp_path / "reference"), (0.15, 0.35, 0.6))
     assert kills >= 2, "the run finished before it could be killed; the test proves nothing"
-    finish = _cli(recipe_path, "--resume")
+    finish = cli_run(recipe_path, "--resume")
     _, err = finish.communicate(timeout=300)
     assert finish.returncode == 0, err.decode()
 
