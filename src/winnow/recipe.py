@@ -25,6 +25,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from winnow.configfile import load_mapping, problems
 from winnow.errors import RecipeError
 from winnow.io.base import InputSpec
 from winnow.records import CONVERSATION_COLUMNS, CORE_COLUMNS
@@ -77,14 +78,7 @@ class Recipe(BaseModel):
     def load(cls, path: str | Path, build: bool = True) -> Recipe:
         """Read and validate a recipe file (``build``: also build its steps, see ``from_dict``)."""
         path = Path(path)
-        try:
-            data = yaml.safe_load(path.read_text())
-        except FileNotFoundError:
-            raise RecipeError(f"recipe not found: {path}") from None
-        except yaml.YAMLError as error:
-            raise RecipeError(f"{path}: invalid YAML: {error}") from None
-        if not isinstance(data, dict):
-            raise RecipeError(f"{path}: a recipe is a mapping with input, steps and output")
+        data = load_mapping(path, "recipe", "a recipe is a mapping with input, steps and output", RecipeError)
         return cls.from_dict(data, where=str(path), build=build)
 
     @classmethod
@@ -95,8 +89,7 @@ class Recipe(BaseModel):
         try:
             recipe = cls.model_validate(data)
         except ValidationError as error:
-            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
-            raise RecipeError(f"{where}: {problems}") from None
+            raise RecipeError(f"{where}: {problems(error)}") from None
         if build:
             recipe.build_steps()
         return recipe

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from winnow.cli.base import add_command
+from winnow.configfile import problems
 from winnow.errors import RecipeError
 
 EXAMPLES = """examples:
@@ -70,8 +71,7 @@ def _cmd_crawl(args: argparse.Namespace) -> int:
     try:
         config = CrawlConfig(**settings)
     except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}" for e in error.errors())
-        raise RecipeError(f"crawl settings: {problems}") from None
+        raise RecipeError(f"crawl settings: {problems(error, 'config')}") from None
     summary = crawl(config, resume=args.resume)
     for line in summary.lines():
         print(line, file=sys.stderr)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from winnow.cli.base import add_command
+from winnow.cli.base import add_command, add_param_flags, params_from_args
 
 CLASSIFIER_EXAMPLES = """examples:
   winnow train-classifier labels.jsonl -o models/quality.bin
@@ -36,10 +36,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--holdout", type=float, default=0.2, help="share held out for the metrics (0: train on all)")
     from winnow.models.train_classifier import FastTextParams
 
-    defaults = FastTextParams()
-    for name in ("word_ngrams", "dim", "epoch", "lr", "min_count", "bucket", "seed"):
-        value = getattr(defaults, name)
-        p.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value, help=f"fastText {name}")
+    names = ("word_ngrams", "dim", "epoch", "lr", "min_count", "bucket", "seed")
+    add_param_flags(p, FastTextParams(), names, help="fastText {name}")
 
     help = "train a static embedding model on a local corpus (model2vec layout)"
     p = add_command(sub, "train-embeddings", _cmd_train_embeddings, help, EMBEDDINGS_EXAMPLES)
@@ -49,11 +47,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-docs", type=int, default=None, help="train on the first N documents")
     from winnow.models.train_embeddings import EmbeddingParams
 
-    defaults_e = EmbeddingParams()
-    p.add_argument("--method", choices=["ppmi-svd", "skipgram"], default=defaults_e.method)
-    for name in ("dim", "min_count", "max_vocab", "window", "epoch", "sif", "seed"):
-        value = getattr(defaults_e, name)
-        p.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value)
+    defaults = EmbeddingParams()
+    p.add_argument("--method", choices=["ppmi-svd", "skipgram"], default=defaults.method)
+    add_param_flags(p, defaults, ("dim", "min_count", "max_vocab", "window", "epoch", "sif", "seed"))
     add_topics_command(sub)
 
 
@@ -93,7 +89,7 @@ def _cmd_train_classifier(args: argparse.Namespace) -> int:
     from winnow.models.train_classifier import FastTextParams, train_classifier
 
     data = read_labels(args.labels, args.text_column, args.label_column)
-    params = FastTextParams(**{k: getattr(args, k) for k in FastTextParams.__dataclass_fields__})
+    params = params_from_args(FastTextParams, args)
     print(f"training on {len(data):,} labelled texts ({', '.join(data.classes())}) from {args.labels}")
     trained = train_classifier(data, Path(args.output), args.positive, args.holdout, params)
     card = trained.card
@@ -112,7 +108,7 @@ def _cmd_train_embeddings(args: argparse.Namespace) -> int:
     from winnow.models.train_embeddings import EmbeddingParams, train_embeddings
 
     texts = read_texts(args.corpus, args.text_column, args.max_docs)
-    params = EmbeddingParams(**{k: getattr(args, k) for k in EmbeddingParams.__dataclass_fields__})
+    params = params_from_args(EmbeddingParams, args)
     print(f"training {params.method} embeddings on {len(texts):,} documents from {args.corpus}")
     card = train_embeddings(texts, Path(args.output), params, args.corpus)
     print(f"wrote {args.output} ({'; '.join(card.notes)})")

@@ -8,9 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from winnow.configfile import load_mapping, problems
 from winnow.errors import WinnowError
 
 
@@ -178,16 +178,9 @@ class AblationConfig(BaseModel):
     @classmethod
     def load(cls, path: str | Path) -> AblationConfig:
         path = Path(path)
-        try:
-            data = yaml.safe_load(path.read_text())
-        except FileNotFoundError:
-            raise WinnowError(f"ablation config not found: {path}") from None
-        except yaml.YAMLError as error:
-            raise WinnowError(f"{path}: invalid YAML: {error}") from None
-        if not isinstance(data, dict):
-            raise WinnowError(f"{path}: an ablation config is a mapping with variants, seeds, models, eval")
+        shape = "an ablation config is a mapping with variants, seeds, models, eval"
+        data = load_mapping(path, "ablation config", shape)
         try:
             return cls.model_validate(data)
         except ValidationError as error:
-            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
-            raise WinnowError(f"{path}: {problems}") from None
+            raise WinnowError(f"{path}: {problems(error)}") from None

@@ -40,8 +40,18 @@ from pydantic import Field
 
 from winnow.errors import RecipeError
 from winnow.manifest import Section
-from winnow.records import CONVERSATION_COLUMNS, with_column
-from winnow.stages.workfiles import Phases, local_path, part_offsets, save_json, save_npy, save_parquet
+from winnow.records import with_column
+from winnow.stages.workfiles import (
+    Phases,
+    doc_rows,
+    local_path,
+    open_part,
+    part_offsets,
+    save_docs,
+    save_json,
+    save_npy,
+    save_parquet,
+)
 from winnow.steps.base import GlobalStage, Resources, StepParams, StepResult, TaskRunner
 from winnow.steps.messages import compared_texts
 
@@ -70,6 +80,11 @@ class DedupParams(StepParams):
         "not conversations are compared by their text; with prompt or conversation, an empty one is never a "
         "duplicate.",
     )
+
+    @property
+    def ranked_by(self) -> str | None:
+        """The column that ranks records when representatives are chosen by priority, else None."""
+        return self.priority_column if self.representative == "priority" else None
 
 
 @dataclass(frozen=True)
@@ -218,19 +233,13 @@ def keys_task(task: KeysTask) -> int:
     if out.exists():
         return 0
     stage = task.stage
-    priority = stage.params.priority_column if stage.params.representative == "priority" else None
-    file = pq.ParquetFile(str(local_path(task.part)))
-    columns = compared_columns(file.schema_arrow.names, stage.params.field)
-    if priority:
-        if priority not in file.schema_arrow.names:
-            raise RecipeError(f"step {stage.name!r}: priority_column {priority!r} is not a column of the records")
-        columns.append(priority)
+    priority = stage.params.ranked_by
+    file, columns = open_part(task.part, stage.name, stage.params.field, priority)
     chunks: list[np.ndarray] = []
     docs: list[pa.Table] = []
     start = task.doc_offset
     for record_batch in file.iter_batches(batch_size=READ_BATCH_ROWS, columns=columns):
         batch = pa.Table.from_batches([record_batch])
-        length = pc.utf8_length(pc.coalesce(batch.column("text"), pa.scalar("", pa.string())))
         rows, key, key2 = compared_entries(stage, batch)
         idkeys = id_keys(batch.column("id").to_pylist())
         entries = np.empty(len(rows), dtype=ENTRY_DTYPE)
@@ -238,32 +247,17 @@ def keys_task(task: KeysTask) -> int:
         entries["idkey"] = idkeys[rows]
         entries["doc"] = rows.astype(np.uint64) + np.uint64(start)
         chunks.append(entries)
-        doc_columns = {
-            "doc": pa.array(np.arange(start, start + len(batch), dtype=np.int64)),
-            "id": batch.column("id"),
-            "length": length,
-        }
-        if priority:
-            doc_columns["priority"] = batch.column(priority)
-        docs.append(pa.table(doc_columns))
+        docs.append(doc_rows(batch, start, priority))
         start += len(batch)
     entries = np.concatenate(chunks) if chunks else np.empty(0, dtype=ENTRY_DTYPE)
     partition = entries["key"] % np.uint64(task.partitions)
     order = np.argsort(partition, kind="stable")
     entries = entries[order]
     bounds = np.searchsorted(partition[order], np.arange(task.partitions + 1, dtype=np.uint64))
-    if docs:
-        save_parquet(root / "docs" / f"part-{task.part_index:05d}.parquet", pa.concat_tables(docs))
+    save_docs(root, task.part_index, docs)
     save_npy(out.with_suffix(".offsets.npy"), bounds.astype(np.int64))
     save_npy(out, entries)  # written last: its existence marks the part as done
     return len(entries)
-
-
-def compared_columns(names: list[str], field: str) -> list[str]:
-    """The columns a part is read with to compute what ``field`` compares."""
-    if field == "text":
-        return ["id", "text"]
-    return ["id", "text", *(c for c in CONVERSATION_COLUMNS if c in names)]
 
 
 def compared_entries(stage: DedupStage, batch: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -9,8 +9,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import Field, model_validator
 
-from winnow.stages.dedup import DedupParams, DedupStage, compared_columns, load_edges
-from winnow.stages.workfiles import local_path, save_npy
+from winnow.stages.dedup import DedupParams, DedupStage, load_edges
+from winnow.stages.workfiles import compared_columns, local_path, save_npy
 from winnow.steps.base import TaskRunner
 from winnow.steps.messages import compared_texts
 from winnow.steps.registry import register

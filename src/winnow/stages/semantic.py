@@ -39,8 +39,8 @@ from pydantic import Field
 from winnow.errors import RecipeError
 from winnow.models.kmeans import assign, normalize, train_kmeans
 from winnow.models.registry import load_embedder
-from winnow.stages.dedup import READ_BATCH_ROWS, DedupParams, DedupStage, build_clusters, compared_columns
-from winnow.stages.workfiles import Phases, local_path, part_offsets, save_npy, save_parquet
+from winnow.stages.dedup import READ_BATCH_ROWS, DedupParams, DedupStage, build_clusters
+from winnow.stages.workfiles import Phases, doc_rows, local_path, open_part, part_offsets, save_docs, save_npy
 from winnow.steps.base import Resources, StepParams, TaskRunner
 from winnow.steps.messages import compared_texts
 from winnow.steps.registry import register
@@ -126,13 +126,8 @@ def embed_task(task: EmbedTask) -> int:
     if out.exists():
         return 0
     params = task.stage.params
-    priority = params.priority_column if params.representative == "priority" else None
-    file = pq.ParquetFile(str(local_path(task.part)))
-    names = file.schema_arrow.names
-    columns = compared_columns(names, params.field) + [c for c in (priority, params.vector_column) if c]
-    for column in columns:
-        if column not in names:
-            raise RecipeError(f"step 'semantic_dedup': {column!r} is not a column of the records ({task.part})")
+    priority = params.ranked_by
+    file, columns = open_part(task.part, "semantic_dedup", params.field, priority, params.vector_column)
     model = load_embedder(params.model) if params.model else None
     vectors, docs, start = [], [], task.doc_offset
     for record_batch in file.iter_batches(batch_size=READ_BATCH_ROWS, columns=columns):
@@ -144,17 +139,9 @@ def embed_task(task: EmbedTask) -> int:
             from winnow.steps.embed import vectors_of  # a step's column format, read only
 
             vectors.append(normalize(vectors_of(batch.column(params.vector_column))))
-        doc_columns = {
-            "doc": pa.array(np.arange(start, start + len(batch), dtype=np.int64)),
-            "id": batch.column("id"),
-            "length": pc.utf8_length(pc.fill_null(batch.column("text"), "")),
-        }
-        if priority:
-            doc_columns["priority"] = batch.column(priority)
-        docs.append(pa.table(doc_columns))
+        docs.append(doc_rows(batch, start, priority))
         start += len(batch)
-    if docs:
-        save_parquet(root / "docs" / f"part-{task.part_index:05d}.parquet", pa.concat_tables(docs))
+    save_docs(root, task.part_index, docs)
     save_npy(out, np.concatenate(vectors).astype(np.float32) if vectors else np.zeros((0, 1), np.float32))
     return start - task.doc_offset
 

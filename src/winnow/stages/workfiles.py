@@ -1,4 +1,5 @@
-"""Files between the phases of a dedup workflow: atomic writes, phase markers, part offsets.
+"""Files between the phases of a dedup workflow: atomic writes, phase markers, part offsets, and
+how a phase task reads a stage part and writes its ``docs`` file.
 
 Every output is written under a temporary name and renamed when complete, so a killed run
 never leaves a half-written file that a resumed run would trust. A phase is complete when
@@ -17,7 +18,11 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+from winnow.errors import RecipeError
+from winnow.records import CONVERSATION_COLUMNS
 
 
 def local_path(url: str) -> Path:
@@ -78,3 +83,42 @@ def part_offsets(parts: list[str]) -> np.ndarray:
     offsets = np.zeros(len(parts) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
     return offsets
+
+
+def compared_columns(names: list[str], field: str) -> list[str]:
+    """The columns a part is read with to compute what ``field`` compares."""
+    if field == "text":
+        return ["id", "text"]
+    return ["id", "text", *(c for c in CONVERSATION_COLUMNS if c in names)]
+
+
+def open_part(part: str, step: str, field: str, *also: str | None) -> tuple[pq.ParquetFile, list[str]]:
+    """A stage part and the columns to read it with: what ``field`` compares, and ``also`` (a
+    priority column, a vector column; None: not wanted), which the records must have."""
+    file = pq.ParquetFile(str(local_path(part)))
+    names = file.schema_arrow.names
+    columns = compared_columns(names, field)
+    for column in also:
+        if column is not None:
+            if column not in names:
+                raise RecipeError(f"step {step!r}: {column!r} is not a column of the records ({part})")
+            columns.append(column)
+    return file, columns
+
+
+def doc_rows(batch: pa.Table, start: int, priority: str | None) -> pa.Table:
+    """A batch's rows of its part's ``docs`` file: each record's global number (from ``start``),
+    id, text length and, when representatives are chosen by it, its ``priority`` column."""
+    columns = {
+        "doc": pa.array(np.arange(start, start + len(batch), dtype=np.int64)),
+        "id": batch.column("id"),
+        "length": pc.utf8_length(pc.fill_null(batch.column("text"), "")),
+    }
+    if priority:
+        columns["priority"] = batch.column(priority)
+    return pa.table(columns)
+
+
+def save_docs(root: Path, part_index: int, docs: list[pa.Table]) -> None:
+    if docs:
+        save_parquet(root / "docs" / f"part-{part_index:05d}.parquet", pa.concat_tables(docs))

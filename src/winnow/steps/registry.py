@@ -28,6 +28,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from winnow.configfile import problems
 from winnow.errors import RecipeError
 from winnow.extras import import_modules, require
 from winnow.steps.base import Step
@@ -153,8 +154,7 @@ def build_step(name: str, params: dict[str, Any] | None) -> Step:
     try:
         return cls(**params)
     except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'params'}: {e['msg']}" for e in error.errors())
-        raise RecipeError(f"step {name!r}: {problems}") from None
+        raise RecipeError(f"step {name!r}: {problems(error, 'params')}") from None
 
 
 def _suggest(name: str, choices: Any) -> str:
