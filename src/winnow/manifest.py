@@ -33,6 +33,7 @@ class Section(StrEnum):
     LICENSE = "license"  # counters: renamed.<as read> -> <set>
     MIX = "mix"  # counters: <by>.<source>, documents.<source>
     SPLIT = "split"  # counters: <split> documents
+    SYNTH = "synth"  # counters: requests, input_tokens, output_tokens, usd, template.<sha>, failed.<cause>
 
 
 # Counter keys of a licence step: ``renamed.<licence as read> -> <licence set>``.

@@ -93,7 +93,7 @@ def _prepare_output(fs, root: str, recipe_yaml: str, resume: bool, overwrite: bo
             fs.rm(root, recursive=True)
         elif resume and fs.exists(saved):
             with fs.open(saved, "r") as f:
-                if f.read() != recipe_yaml:
+                if _resumable_form(f.read()) != _resumable_form(recipe_yaml):
                     raise WinnowError(
                         f"{root}: the recipe changed since this run started; use a new output path or --overwrite"
                     )
@@ -105,6 +105,19 @@ def _prepare_output(fs, root: str, recipe_yaml: str, resume: bool, overwrite: bo
     fs.makedirs(meta, exist_ok=True)
     with fs.open(saved, "w") as f:
         f.write(recipe_yaml)
+
+
+def _resumable_form(recipe_yaml: str) -> Any:
+    """What a resumed run must match: the recipe, less its steps' ``budget`` (raising a spent budget of
+    a synthetic-data step and resuming is how a run stopped by its budget goes on)."""
+    import yaml
+
+    data = yaml.safe_load(recipe_yaml)
+    for item in data.get("steps") or []:
+        for params in item.values():
+            if isinstance(params, dict):
+                params.pop("budget", None)
+    return data
 
 
 def _load_or_plan(fs, root: str, recipe: Recipe, staging: str) -> list[Shard]:

@@ -16,6 +16,7 @@ import yaml
 
 from winnow.manifest import Manifest, Section, StepStats
 from winnow.report.stats import run_summary
+from winnow.report.synthetic import synthetic_section
 
 TO_FILL = "**[TO FILL IN]**"
 # Energy estimate: stated, simple and conservative, so a reader can redo it with their own numbers.
@@ -69,6 +70,7 @@ def render_card(s: dict[str, Any]) -> str:
         _mixture(m, s),
         _language_length(s),
         _conversations(s),
+        synthetic_section(m),
         _tokens(s),
         _ablation(s),
         _compute(m, s),

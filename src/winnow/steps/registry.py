@@ -62,6 +62,11 @@ BUILTIN_MODULES = [
     "winnow.steps.domain",
     "winnow.stages.keep_top",
     "winnow.stages.semantic",
+    # synthetic data (winnow[synth]): LLM steps live in winnow.synth, which steps may not import
+    "winnow.synth.tasks.answers",
+    "winnow.synth.tasks.judge",
+    "winnow.synth.tasks.self_instruct",
+    "winnow.synth.tasks.evolve",
 ]
 
 

@@ -1,0 +1,35 @@
+"""The real LLM server for the synthetic tests: llama.cpp's OpenAI-compatible server (installed by
+``scripts/install-llm-server.sh``, which ``make test`` runs) serving a tiny random-weight GGUF written
+here, once per session, and a fault-injecting proxy in front of it per test."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+from llm_server import FaultProxy, LlamaServer
+from tiny_model import write_tiny_gguf
+
+
+@pytest.fixture(scope="session")
+def tiny_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("gguf") is None:
+        pytest.fail("the test LLM server is not installed: run `bash scripts/install-llm-server.sh` (make test does)")
+    return write_tiny_gguf(tmp_path_factory.mktemp("model") / "tiny.gguf")
+
+
+@pytest.fixture(scope="session")
+def llm_server(tiny_gguf: Path):
+    server = LlamaServer(tiny_gguf).start()
+    yield server
+    server.kill()
+
+
+@pytest.fixture
+def proxy(llm_server: LlamaServer):
+    if llm_server.process is None or llm_server.process.poll() is not None:
+        llm_server.start()  # a test that killed it left it down
+    fault_proxy = FaultProxy(llm_server.port)
+    yield fault_proxy
+    fault_proxy.close()
