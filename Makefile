@@ -30,7 +30,7 @@ demo: install
 test: install
 	bash scripts/install-browser.sh
 	bash scripts/install-postgres.sh
-	bash scripts/install-llm-server.sh $(BIN)/python  # llama.cpp's server for tests/synth (built once, wheel cached)
+	bash scripts/install-llm-server.sh  # llama.cpp's server for tests/synth, in its own venv .venv-llm (built once, wheel cached)
 	$(BIN)/python -m pytest -q
 
 test-full: install

@@ -1,5 +1,5 @@
 """The real LLM server for the synthetic tests: llama.cpp's OpenAI-compatible server (installed by
-``scripts/install-llm-server.sh``, which ``make test`` runs) serving a tiny random-weight GGUF written
+``scripts/install-llm-server.sh``, which ``make test`` runs, in its own venv ``.venv-llm``) serving a tiny random-weight GGUF written
 here, once per session, and a fault-injecting proxy in front of it per test."""
 
 from __future__ import annotations
@@ -8,14 +8,19 @@ import importlib.util
 from pathlib import Path
 
 import pytest
-from llm_server import FaultProxy, LlamaServer
+from llm_server import SERVER_PYTHON, FaultProxy, LlamaServer, server_installed
 from tiny_model import write_tiny_gguf
 
 
 @pytest.fixture(scope="session")
 def tiny_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("gguf") is None:
-        pytest.fail("the test LLM server is not installed: run `bash scripts/install-llm-server.sh` (make test does)")
+    if not server_installed():
+        pytest.fail(
+            f"the test LLM server is not installed ({SERVER_PYTHON} cannot import llama_cpp.server): "
+            "run `bash scripts/install-llm-server.sh` (make test does)"
+        )
+    if importlib.util.find_spec("gguf") is None:
+        pytest.fail("gguf is not installed: it is in the test extra (`make install`)")
     return write_tiny_gguf(tmp_path_factory.mktemp("model") / "tiny.gguf")
 
 

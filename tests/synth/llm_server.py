@@ -16,13 +16,25 @@ import http.client
 import os
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+
+# The server runs from its own venv (scripts/install-llm-server.sh): its web stack is pinned apart from ours.
+REPO = Path(__file__).resolve().parents[2]
+SERVER_PYTHON = Path(os.environ.get("WINNOW_LLM_PYTHON", REPO / ".venv-llm" / "bin" / "python"))
+
+
+def server_installed() -> bool:
+    """Whether the server's venv is there and its server imports."""
+    if not SERVER_PYTHON.exists():
+        return False
+    probe = subprocess.run([str(SERVER_PYTHON), "-c", "import llama_cpp.server"], capture_output=True)
+    return probe.returncode == 0
 
 
 def free_port() -> int:
@@ -43,7 +55,7 @@ class LlamaServer:
 
     def start(self, timeout: float = 120.0) -> LlamaServer:
         args = [
-            sys.executable,
+            str(SERVER_PYTHON),
             "-m",
             "llama_cpp.server",
             "--model",

@@ -17,6 +17,7 @@ from winnow.collect.progress import CrawlProgress, CrawlSummary
 from winnow.collect.state import CrawlState, QueuedUrl
 from winnow.collect.urls import PageFacts, Scope, host_of, normalize_url
 from winnow.collect.warc_writer import WarcFiles
+from winnow.coroutines import run_coroutine
 from winnow.errors import RecipeError
 
 RETRY_STATUSES = (429, 503)
@@ -41,7 +42,7 @@ def crawl(config: CrawlConfig, resume: bool = False) -> CrawlSummary:
     if (out / STATE_FILE).exists() and not resume:
         raise RecipeError(f"{out} already holds a crawl; pass --resume to continue it, or choose another folder")
     out.mkdir(parents=True, exist_ok=True)
-    return asyncio.run(Crawler(config, out).run())
+    return run_coroutine(Crawler(config, out).run())
 
 
 class Crawler:

@@ -62,11 +62,6 @@ BUILTIN_MODULES = [
     "winnow.steps.domain",
     "winnow.stages.keep_top",
     "winnow.stages.semantic",
-    # synthetic data (winnow[synth]): LLM steps live in winnow.synth, which steps may not import
-    "winnow.synth.tasks.answers",
-    "winnow.synth.tasks.judge",
-    "winnow.synth.tasks.self_instruct",
-    "winnow.synth.tasks.evolve",
 ]
 
 
@@ -79,9 +74,14 @@ class OptionalModule:
     steps: tuple[str, ...]
 
 
-# A wing adds its step modules here, e.g.
-#   "winnow.synth.tasks.judge": OptionalModule("synth", ("judge",)),
-OPTIONAL_MODULES: dict[str, OptionalModule] = {}
+# A wing adds its step modules here. The synthetic-data tasks import the LLM client (httpx) and the
+# prompt templates (jinja2) at their top; steps may not import winnow.synth, so they are named here.
+OPTIONAL_MODULES: dict[str, OptionalModule] = {
+    "winnow.synth.tasks.answers": OptionalModule("synth", ("generate_answers",)),
+    "winnow.synth.tasks.judge": OptionalModule("synth", ("judge",)),
+    "winnow.synth.tasks.self_instruct": OptionalModule("synth", ("self_instruct",)),
+    "winnow.synth.tasks.evolve": OptionalModule("synth", ("evolve_instructions",)),
+}
 _loaded = False
 
 

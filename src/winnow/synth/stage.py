@@ -25,6 +25,7 @@ import pyarrow as pa
 from pydantic import BaseModel, Field
 
 from winnow.conversation import render_record
+from winnow.coroutines import run_coroutine
 from winnow.errors import RecipeError
 from winnow.records import decode_meta, encode_meta, make_conversation_batch
 from winnow.steps.base import GlobalStage, StepParams, TaskRunner
@@ -128,7 +129,7 @@ class LLMStage(GlobalStage):
     # -- the batch --------------------------------------------------------------------------------
     def process(self, batch: pa.Table) -> StepResult:
         rows = batch.to_pylist()
-        outcomes = asyncio.run(self._run(rows))
+        outcomes = run_coroutine(self._run(rows))
         kept = [record for outcome in outcomes for record in outcome.records]
         reasons = [_reason_word(o.failure) if o.failure else None for o in outcomes]
         result = self.split(batch, reasons)

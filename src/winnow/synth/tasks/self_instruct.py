@@ -24,6 +24,7 @@ import orjson
 import pyarrow.parquet as pq
 from pydantic import BaseModel, Field
 
+from winnow.coroutines import run_coroutine
 from winnow.steps.base import TaskRunner
 from winnow.steps.registry import register
 from winnow.steps.result import StepResult
@@ -71,7 +72,7 @@ class SelfInstruct(LLMStage):
         seeds = [row for part in parts for row in pq.read_table(part, columns=["id", "text"]).to_pylist()]
         out = Path(self.workdir) / "generated.jsonl"
         if not out.exists():
-            generated = asyncio.run(self._grow(seeds))
+            generated = run_coroutine(self._grow(seeds))
             tmp = out.with_suffix(".tmp")
             tmp.write_bytes(b"".join(orjson.dumps(g) + b"\n" for g in generated))
             tmp.rename(out)
