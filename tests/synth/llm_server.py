@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-
 # The server runs from its own venv (scripts/install-llm-server.sh): its web stack is pinned apart from ours.
 REPO = Path(__file__).resolve().parents[2]
 SERVER_PYTHON = Path(os.environ.get("WINNOW_LLM_PYTHON", REPO / ".venv-llm" / "bin" / "python"))

@@ -15,7 +15,6 @@ the seeds themselves are dropped with reason ``seed`` unless ``keep_seeds``.
 
 from __future__ import annotations
 
-import asyncio
 import random
 from pathlib import Path
 from typing import Any
