@@ -111,6 +111,8 @@ class FaultProxy:
         self.faults: deque[str] = deque()
         self.log: list[Served] = []
         self.lock = threading.Lock()
+        self.in_flight = 0  # POSTs being handled now, and the most at once since the last reset
+        self.most_in_flight = 0
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -124,7 +126,14 @@ class FaultProxy:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                self._forward(body)
+                with proxy.lock:
+                    proxy.in_flight += 1
+                    proxy.most_in_flight = max(proxy.most_in_flight, proxy.in_flight)
+                try:
+                    self._forward(body)
+                finally:
+                    with proxy.lock:
+                        proxy.in_flight -= 1
 
             def _forward(self, body: bytes) -> None:
                 key = self.headers.get("X-Request-Id", "")
@@ -202,6 +211,7 @@ class FaultProxy:
         with self.lock:
             self.faults.clear()
             self.log.clear()
+            self.most_in_flight = self.in_flight
 
     def answered(self) -> list[str]:
         """The keys of the requests the server answered, in order (repeats included)."""

@@ -9,6 +9,7 @@ import yaml
 from recipes import ROOT, endpoint_for
 
 from winnow import Recipe, read_output, run
+from winnow.feedback.service import Feedback
 from winnow.report.card import write_card
 
 LLM_STEPS = ("self_instruct", "generate_answers", "judge")
@@ -79,6 +80,20 @@ def test_synthetic_example_end_to_end_with_faults(proxy, tmp_path, monkeypatch):
     text = card.read_text()
     assert "## Synthetic data" in text and "`tiny`" in text
     assert f"{len(kept):,} of {len(kept):,} kept records (100.0%)" in text
+
+    # the pairs go straight into the feedback app: a pairwise project serves each as a task
+    fb = Feedback.open(f"sqlite:///{tmp_path / 'feedback.db'}", create=True)
+    try:
+        fb.projects.create("synthetic-pairs", task="pairwise", overlap=1)
+        alice, _ = fb.users.add("alice", "annotator")
+        fb.projects.add_member("synthetic-pairs", "alice", "annotator")
+        assert fb.import_records("synthetic-pairs", out).added == len(kept)
+        assert fb.import_records("synthetic-pairs", out).added == 0  # re-importing adds nothing
+        task = fb.tasks.next(fb.projects.get("synthetic-pairs"), alice)
+        assert task is not None and task.external_id in {r["id"] for r in kept}
+        assert len(task.candidates) == 2
+    finally:
+        fb.close()
 
 
 def test_pairwise_judge_asks_in_both_orders_and_keeps_only_consistent_verdicts(proxy, tmp_path):
@@ -162,3 +177,37 @@ def test_evolve_instructions_rewrites_each_prompt_by_one_operation(proxy, tmp_pa
         suffix = record["id"].rsplit("-", 1)[1]
         assert suffix in {"constraints", "deepen", "concretize", "reasoning", "breadth"}
         assert orjson.loads(record["meta"])["synth"]["evolve_instructions"]["template_sha"]
+
+
+def test_the_endpoint_limits_hold_for_the_whole_run_across_worker_processes(proxy, tmp_path):
+    """max_concurrency is the server's limit, not each worker's: two workers share 4 requests in flight."""
+    rows = [
+        orjson.loads(line)
+        for line in (ROOT / "tests" / "data" / "shared" / "sft" / "mt_bench" / "question.jsonl")
+        .read_bytes()
+        .splitlines()
+    ]
+    folder = tmp_path / "prompts"
+    folder.mkdir()
+    for part in (0, 1):  # one input file per worker
+        chosen = rows[part::2][:24]
+        (folder / f"part-{part}.jsonl").write_bytes(
+            b"".join(orjson.dumps({"id": f"mt-{r['question_id']}", "text": r["turns"][0]}) + b"\n" for r in chosen)
+        )
+    recipe = {
+        "input": {"path": str(folder / "*.jsonl"), "source": "mt-bench", "license": "Apache-2.0"},
+        "steps": [
+            {
+                "generate_answers": {
+                    "endpoint": endpoint_for(proxy.base_url, max_concurrency=4),
+                    "n": 2,
+                    "sampling": {"temperature": 0.8, "max_tokens": 24, "seed": 1},
+                }
+            }
+        ],
+        "output": {"path": str(tmp_path / "out"), "format": "jsonl"},
+    }
+    proxy.reset()
+    manifest = run(recipe, workers=2)
+    assert manifest.steps[0].counters["requests"] == 2 * 48
+    assert 2 <= proxy.most_in_flight <= 4

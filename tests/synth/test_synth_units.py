@@ -101,3 +101,39 @@ def test_pii_is_not_sent_to_a_remote_endpoint(tmp_path):
 def test_unknown_step_parameters_name_the_closest(tmp_path):
     with pytest.raises(RecipeError, match="did you mean 'n'"):
         build_step("generate_answers", {"endpoint": {"base_url": "http://127.0.0.1:1/v1", "model": "m"}, "nn": 2})
+
+
+def test_concurrency_slots_go_first_in_first_out_and_never_above_the_limit():
+    import asyncio
+
+    from winnow.synth.limits import AdaptiveConcurrency
+
+    async def scenario() -> tuple[list[int], int, int]:
+        slots = AdaptiveConcurrency(4, successes_to_grow=1000)
+        started: list[int] = []
+        most = 0
+
+        async def request(i: int) -> None:
+            nonlocal most
+            await slots.acquire()
+            started.append(i)
+            most = max(most, slots.in_flight)
+            await asyncio.sleep(0)
+            await slots.release(throttled=(i == 10))  # one 429: the limit drops to 3
+
+        await asyncio.gather(*(request(i) for i in range(200)))
+        # a waiter cancelled while queued gives its place up and leaks no slot
+        for _ in range(slots.limit):
+            await slots.acquire()
+        queued = asyncio.ensure_future(slots.acquire())
+        await asyncio.sleep(0)
+        assert not queued.done()
+        queued.cancel()
+        await asyncio.gather(queued, return_exceptions=True)
+        for _ in range(slots.limit):
+            await slots.release()
+        return started, most, slots.in_flight
+
+    started, most, left = asyncio.run(scenario())
+    assert started == list(range(200))  # first come, first served
+    assert most <= 4 and left == 0

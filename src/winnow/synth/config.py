@@ -27,7 +27,8 @@ class Price(BaseModel):
 class Endpoint(BaseModel):
     """One OpenAI-compatible server (vLLM, llama.cpp, Ollama, TGI, LiteLLM, OpenAI...) and a model on it.
 
-    The limits hold per worker process: a run with ``--workers 4`` may send 4x ``max_concurrency``."""
+    The limits hold for the whole run: with N worker processes (local or Ray) each worker gets 1/N of
+    them (:meth:`share`), so the server never sees more than ``max_concurrency`` requests at once."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -50,6 +51,18 @@ class Endpoint(BaseModel):
     )
     price: Price = Field(default_factory=Price)
 
+    def share(self, workers: int) -> Endpoint:
+        """This endpoint's limits for one of ``workers`` processes that call it at the same time."""
+        if workers <= 1:
+            return self
+        return self.model_copy(
+            update={
+                "max_concurrency": max(1, self.max_concurrency // workers),
+                "requests_per_minute": _part(self.requests_per_minute, workers),
+                "tokens_per_minute": _part(self.tokens_per_minute, workers),
+            }
+        )
+
     def api_key(self) -> str | None:
         if self.api_key_env is None:
             return None
@@ -68,6 +81,10 @@ class Endpoint(BaseModel):
             return not ipaddress.ip_address(host).is_loopback
         except ValueError:
             return True
+
+
+def _part(per_minute: float | None, workers: int) -> float | None:
+    return None if per_minute is None else per_minute / workers
 
 
 class Sampling(BaseModel):

@@ -15,6 +15,7 @@ and the raw responses; the records its successful calls made are kept.
 from __future__ import annotations
 
 import asyncio
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,6 +116,19 @@ class LLMStage(GlobalStage):
             raise RecipeError(f"{self.name}: synthetic steps keep their journal on a local disk, not {workdir}")
         super().prepare(parts, workdir.removeprefix("file://"), runner)
         Path(self.journal_folder).mkdir(parents=True, exist_ok=True)
+        self.workers = max(1, runner.workers)
+        if self.params.endpoint.max_concurrency < self.workers:
+            warnings.warn(
+                f"{self.name}: max_concurrency {self.params.endpoint.max_concurrency} is below the "
+                f"{self.workers} workers; each worker still sends one request at a time, so up to "
+                f"{self.workers} may be in flight",
+                stacklevel=2,
+            )
+
+    @property
+    def endpoint(self) -> Endpoint:
+        """The endpoint with this worker's share of its limits (the run's workers split them)."""
+        return self.params.endpoint.share(getattr(self, "workers", 1))
 
     @property
     def journal_folder(self) -> str:
@@ -145,7 +159,7 @@ class LLMStage(GlobalStage):
     async def _run(self, rows: list[dict[str, Any]]) -> list[RowOutcome]:
         journal = Journal(self.journal_folder)
         try:
-            async with Engine(self.params.endpoint, journal, self.params.budget) as engine:
+            async with Engine(self.endpoint, journal, self.params.budget) as engine:
                 calls = Calls(engine, self)
                 outcomes = await asyncio.gather(*(self._one(row, calls) for row in rows), return_exceptions=True)
             self._count(engine, journal)
