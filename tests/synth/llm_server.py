@@ -64,7 +64,7 @@ class LlamaServer:
             "--port",
             str(self.port),
             "--n_ctx",
-            "4096",
+            "8192",
             "--n_threads",
             "1",
         ]

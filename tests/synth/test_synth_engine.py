@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from winnow.coroutines import run_coroutine
 from winnow.synth.config import Endpoint, Sampling
 from winnow.synth.engine import Engine
 from winnow.synth.journal import Journal
@@ -44,20 +45,20 @@ async def run_all(ep: Endpoint, journal: Journal, requests: list[LLMRequest]):
 def test_completions_are_journalled_and_never_sent_twice(proxy, tmp_path):
     journal = Journal(tmp_path / "journal")
     requests = [request(i) for i in range(6)]
-    engine, results = asyncio.run(run_all(endpoint(proxy.base_url), journal, requests))
+    engine, results = run_coroutine(run_all(endpoint(proxy.base_url), journal, requests))
     assert all(isinstance(r, Completion) for r in results)
     assert all(r.output_tokens > 0 and r.input_tokens > 0 and r.raw.startswith("{") for r in results)
     assert engine.stats.sent == 6 and sorted(proxy.answered()) == sorted(r.key for r in requests)
     again = Journal(tmp_path / "journal")  # a new process reading the same journal
-    engine, replayed = asyncio.run(run_all(endpoint(proxy.base_url), again, requests))
+    engine, replayed = run_coroutine(run_all(endpoint(proxy.base_url), again, requests))
     assert engine.stats.sent == 0 and engine.stats.journal_hits == 6
     assert [r.text for r in replayed] == [r.text for r in results]
     assert len(proxy.answered()) == 6  # the server saw nothing more
 
 
 def test_same_seed_same_answers(proxy, tmp_path):
-    first = asyncio.run(run_all(endpoint(proxy.base_url), Journal(tmp_path / "a"), [request(3, 16)]))[1]
-    second = asyncio.run(run_all(endpoint(proxy.base_url), Journal(tmp_path / "b"), [request(3, 16)]))[1]
+    first = run_coroutine(run_all(endpoint(proxy.base_url), Journal(tmp_path / "a"), [request(3, 16)]))[1]
+    second = run_coroutine(run_all(endpoint(proxy.base_url), Journal(tmp_path / "b"), [request(3, 16)]))[1]
     assert first[0].text == second[0].text and len(proxy.answered()) == 2
 
 
@@ -65,7 +66,7 @@ def test_every_fault_is_retried_to_success(proxy, tmp_path):
     faults = ["429", "500", "timeout", "truncated", "nonjson", "drop"]
     proxy.inject(*faults)
     ep = endpoint(proxy.base_url, max_concurrency=1, max_retries=8, circuit_failures=5)
-    engine, results = asyncio.run(run_all(ep, Journal(tmp_path / "j"), [request(i) for i in range(3)]))
+    engine, results = run_coroutine(run_all(ep, Journal(tmp_path / "j"), [request(i) for i in range(3)]))
     assert all(isinstance(r, Completion) for r in results), results
     causes = engine.stats.attempt_errors
     assert causes == {"http_429": 1, "http_500": 1, "timeout": 1, "bad_body": 2, "connection": 1}
@@ -76,7 +77,7 @@ def test_every_fault_is_retried_to_success(proxy, tmp_path):
 def test_a_request_that_keeps_failing_is_kept_with_its_cause_and_raw_body(proxy, tmp_path):
     proxy.inject("500", "500", "500")
     ep = endpoint(proxy.base_url, max_retries=2)
-    _, (result,) = asyncio.run(run_all(ep, Journal(tmp_path / "j"), [request(0)]))
+    _, (result,) = run_coroutine(run_all(ep, Journal(tmp_path / "j"), [request(0)]))
     assert isinstance(result, Failure)
     assert result.cause == "http_500" and result.history == ["http_500"] * 3
     assert '"internal"' in result.raw and "gave up after 3 attempts" in result.detail
@@ -96,7 +97,7 @@ def test_the_circuit_waits_out_a_dead_server_without_spending_retries(proxy, llm
     restart.start()
     ep = endpoint(proxy.base_url, max_retries=2, circuit_failures=2, timeout_s=5)
     started = time.monotonic()
-    engine, results = asyncio.run(run_all(ep, Journal(tmp_path / "j"), [request(i) for i in range(4)]))
+    engine, results = run_coroutine(run_all(ep, Journal(tmp_path / "j"), [request(i) for i in range(4)]))
     restart.join()
     assert all(isinstance(r, Completion) for r in results), results
     assert engine.stats.circuit_openings >= 1
@@ -107,7 +108,7 @@ def test_the_circuit_waits_out_a_dead_server_without_spending_retries(proxy, llm
 def test_an_endpoint_down_for_good_is_a_kept_failure(proxy, llm_server, tmp_path):
     llm_server.kill()
     ep = endpoint(proxy.base_url, max_retries=1, circuit_failures=1, max_down_s=1.0)
-    _, (result,) = asyncio.run(run_all(ep, Journal(tmp_path / "j"), [request(0)]))
+    _, (result,) = run_coroutine(run_all(ep, Journal(tmp_path / "j"), [request(0)]))
     llm_server.start()
     assert isinstance(result, Failure) and result.cause == "endpoint_down"
 
@@ -132,7 +133,7 @@ def test_structured_output_follows_the_schema(proxy, tmp_path):
             )
             return await ask(engine, req, Rating, max_reasks=2)
 
-    result = asyncio.run(go())
+    result = run_coroutine(go())
     assert result.value is not None and 1 <= result.value.score <= 10, result.raw
     assert result.reasks == 0 and result.completions[0].finish_reason == "stop"  # the grammar ended it
 
@@ -150,7 +151,7 @@ def test_invalid_output_is_asked_again_then_kept_with_every_raw_reply(proxy, tmp
             )
             return await ask(engine, req, Rating, max_reasks=2)
 
-    result = asyncio.run(go())
+    result = run_coroutine(go())
     assert result.value is None and result.reasks == 2 and len(result.raw) == 3
     assert result.reason.startswith("invalid_output") and "after 3 replies" in result.reason
     assert len(proxy.answered()) == 3

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel, Field
 
+from winnow.coroutines import run_coroutine
 from winnow.errors import RecipeError
 from winnow.records import make_batch
 from winnow.steps.registry import build_step
@@ -134,6 +135,6 @@ def test_concurrency_slots_go_first_in_first_out_and_never_above_the_limit():
             await slots.release()
         return started, most, slots.in_flight
 
-    started, most, left = asyncio.run(scenario())
+    started, most, left = run_coroutine(scenario())
     assert started == list(range(200))  # first come, first served
     assert most <= 4 and left == 0

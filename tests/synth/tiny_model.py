@@ -62,7 +62,7 @@ def write_tiny_gguf(
     vocab = len(tokens)
     writer = gguf.GGUFWriter(str(path), "llama")
     writer.add_name("winnow-tiny-random")
-    writer.add_context_length(4096)
+    writer.add_context_length(8192)
     writer.add_embedding_length(dim)
     writer.add_block_count(layers)
     writer.add_feed_forward_length(ff)

@@ -81,6 +81,8 @@ OPTIONAL_MODULES: dict[str, OptionalModule] = {
     "winnow.synth.tasks.judge": OptionalModule("synth", ("judge",)),
     "winnow.synth.tasks.self_instruct": OptionalModule("synth", ("self_instruct",)),
     "winnow.synth.tasks.evolve": OptionalModule("synth", ("evolve_instructions",)),
+    "winnow.synth.tasks.documents": OptionalModule("synth", ("document_qa", "summarize_documents")),
+    "winnow.synth.tasks.conversations": OptionalModule("synth", ("continue_conversation", "persona_prompts")),
 }
 _loaded = False
 
