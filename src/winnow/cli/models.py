@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from winnow.cli.base import add_command, add_param_flags, params_from_args
+from winnow.errors import WinnowError
+
+if TYPE_CHECKING:
+    from winnow.models.labels import LabelledTexts
 
 CLASSIFIER_EXAMPLES = """examples:
   winnow train-classifier labels.jsonl -o models/quality.bin
   winnow train-classifier out/judged --label-column judge.label --positive good -o models/judge.bin
   winnow train-classifier labels.parquet -o q.bin --holdout 0.2 --epoch 25 --lr 1.0 --dim 32
   winnow train-classifier labels.jsonl --embeddings models/emb -o models/quality-head   # a linear head
+  winnow train-classifier --from-feedback sqlite:///feedback.db quality -o models/quality.bin
 
 LABELS is a JSONL or Parquet file of {text, label} rows, or a Winnow output directory with a label
 column. Writes the model, and its card (model.card.json, model.card.md) with held-out precision,
@@ -29,7 +35,13 @@ Use it in a recipe:  - embed: {model: models/emb}"""
 def add_commands(sub: argparse._SubParsersAction) -> None:
     help = "train a classifier (fastText, or a linear head on embeddings) from labelled texts"
     p = add_command(sub, "train-classifier", _cmd_train_classifier, help, CLASSIFIER_EXAMPLES)
-    p.add_argument("labels", help="a {text, label} JSONL/Parquet file or a Winnow output directory")
+    p.add_argument("labels", nargs="?", help="a {text, label} JSONL/Parquet file or a Winnow output directory")
+    p.add_argument(
+        "--from-feedback",
+        nargs=2,
+        metavar=("DB_URL", "PROJECT"),
+        help="labels from a feedback-app label or rating project: its adjudicated, else majority, answers",
+    )
     p.add_argument("-o", "--output", required=True, help="the model file to write (.bin)")
     p.add_argument("--text-column", default="text")
     p.add_argument("--label-column", default="label")
@@ -91,9 +103,11 @@ def _cmd_train_classifier(args: argparse.Namespace) -> int:
     from winnow.models.labels import read_labels
     from winnow.models.train_classifier import FastTextParams, train_classifier
 
-    data = read_labels(args.labels, args.text_column, args.label_column)
+    if (args.labels is None) == (args.from_feedback is None):
+        raise WinnowError("train-classifier: give LABELS or --from-feedback DB_URL PROJECT (one of them)")
+    data = read_labels(args.labels, args.text_column, args.label_column) if args.labels else _feedback_labels(args)
     params = params_from_args(FastTextParams, args)
-    print(f"training on {len(data):,} labelled texts ({', '.join(data.classes())}) from {args.labels}")
+    print(f"training on {len(data):,} labelled texts ({', '.join(data.classes())}) from {data.source}")
     if args.embeddings:
         from winnow.models.linear_head import HeadParams
         from winnow.models.train_classifier import train_head_classifier
@@ -115,6 +129,25 @@ def _cmd_train_classifier(args: argparse.Namespace) -> int:
     card_md = card_path(trained.path).with_suffix(".md")
     print(f"wrote {trained.path} and {card_md}")
     return 0
+
+
+def _feedback_labels(args: argparse.Namespace) -> LabelledTexts:
+    from winnow.feedback.service import Feedback
+
+    url, project = args.from_feedback
+    feedback = Feedback.open(url)
+    try:
+        found = feedback.labels(project)
+    finally:
+        feedback.close()
+    left_out = ", ".join(f"{n:,} {why}" for why, n in sorted(found.left_out.items()))
+    print(
+        f"{project}: {len(found.data):,} labelled records ({found.adjudicated:,} adjudicated)"
+        + (f"; left out: {left_out}" if left_out else "")
+    )
+    if len(found.data.classes()) < 2:
+        raise WinnowError(f"{project}: needs at least two distinct labels to train on, found {found.data.classes()}")
+    return found.data
 
 
 def _cmd_train_embeddings(args: argparse.Namespace) -> int:
