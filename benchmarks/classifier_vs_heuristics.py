@@ -36,10 +36,10 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from common import SHARED_DATA, corpus_head  # noqa: E402
+from common import SHARED_DATA, corpus_embedding_model  # noqa: E402
 
 from winnow.models.classifier import FastTextClassifier  # noqa: E402
-from winnow.models.labels import read_labels, read_texts  # noqa: E402
+from winnow.models.labels import read_labels  # noqa: E402
 from winnow.models.linear_head import HeadParams, fit_softmax, softmax  # noqa: E402
 from winnow.models.metrics import at_threshold  # noqa: E402
 from winnow.models.registry import load_embedder  # noqa: E402
@@ -158,14 +158,8 @@ def print_table(result: dict) -> None:
 
 def label_vectors(labels_file: Path, embeddings: Path | None, embedding_docs: int, dim: int) -> np.ndarray:
     """The labelled texts' vectors from ``embeddings``, or from a model trained on corpus documents."""
-    if embeddings is None:
-        from winnow.models.train_embeddings import EmbeddingParams, train_embeddings
-
-        embeddings = corpus_head(embedding_docs).with_name(f"emb-{embedding_docs}-{dim}")
-        if not embeddings.is_dir():
-            texts = read_texts(str(corpus_head(embedding_docs)))
-            train_embeddings(texts, embeddings, EmbeddingParams(dim=dim), f"corpus-{embedding_docs}")
-    return load_embedder(embeddings).encode(read_labels(str(labels_file)).texts)
+    model = embeddings or corpus_embedding_model(embedding_docs, dim)
+    return load_embedder(model).encode(read_labels(str(labels_file)).texts)
 
 
 def main() -> None:
