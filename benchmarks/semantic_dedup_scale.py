@@ -30,7 +30,7 @@ from dedup_memory import NUM_FILES, make_input, run_with_peak_rss  # noqa: E402
 def corpus_size() -> int:
     import zstandard
 
-    with zstandard.open(CORPUS, "rb") as f:
+    with zstandard.open(CORPUS, "rt", encoding="utf-8") as f:
         return sum(1 for _ in f)
 
 
