@@ -39,3 +39,15 @@ class Timer:
 
     def __exit__(self, *exc: object) -> None:
         self.seconds = time.perf_counter() - self.start
+
+
+def corpus_embedding_model(docs: int = 3000, dim: int = 128) -> Path:
+    """A static embedding model (train-embeddings, PPMI-SVD) trained on the first ``docs`` corpus
+    documents, made once and kept under benchmarks/work."""
+    model = corpus_head(docs).with_name(f"emb-{docs}-{dim}")
+    if not model.is_dir():
+        from winnow.models.labels import read_texts
+        from winnow.models.train_embeddings import EmbeddingParams, train_embeddings
+
+        train_embeddings(read_texts(str(corpus_head(docs))), model, EmbeddingParams(dim=dim), f"corpus-{docs}")
+    return model

@@ -96,6 +96,31 @@ def tree_rss(pid: int) -> tuple[int, int]:
     return total, largest
 
 
+def run_with_peak_rss(command: list[str], env: dict[str, str] | None = None) -> tuple[float, int, int, str]:
+    """Run ``command``, sampling the RSS of its process tree every 0.2 s: (seconds, peak of the tree's
+    sum, peak of its largest process, stdout); exits when the command fails."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
+    peak_total = peak_single = 0
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak_total, peak_single
+        while not stop.is_set():
+            total, largest = tree_rss(process.pid)
+            peak_total, peak_single = max(peak_total, total), max(peak_single, largest)
+            time.sleep(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    stdout, _ = process.communicate()
+    stop.set()
+    sampler.join()
+    if process.returncode != 0:
+        sys.exit(f"run failed with exit status {process.returncode}")
+    return time.perf_counter() - start, peak_total, peak_single, stdout
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--docs", type=int, default=1_000_000)
@@ -124,26 +149,7 @@ def main() -> None:
         f"from winnow import run; import json; m = run({recipe!r}, workers={args.workers}); "
         "print(json.dumps([[s['name'], s['in'], s['out']] for s in m['steps']]))"
     )
-    start = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-    peak_total = peak_single = 0
-    stop = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak_total, peak_single
-        while not stop.is_set():
-            total, largest = tree_rss(process.pid)
-            peak_total, peak_single = max(peak_total, total), max(peak_single, largest)
-            time.sleep(0.2)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    stdout, _ = process.communicate()
-    stop.set()
-    sampler.join()
-    seconds = time.perf_counter() - start
-    if process.returncode != 0:
-        sys.exit(f"run failed with exit status {process.returncode}")
+    seconds, peak_total, peak_single, stdout = run_with_peak_rss([sys.executable, "-c", code])
     for name, n_in, n_out in json.loads(stdout.strip().splitlines()[-1]):
         print(f"  {name:14s} {n_in:>10,} -> {n_out:>10,}")
     print(f"{seconds:.0f} s, {args.docs / seconds:,.0f} docs/s, {megabytes / seconds:.1f} MB/s, {args.workers} workers")

@@ -113,7 +113,9 @@ class Recipe(BaseModel):
         for item in self.steps:
             ((name, params),) = item.items()
             steps.append(build_step(name, params))
-        if self.mix is not None:
+        if self.mix is not None and self.mix.get("column") is not None:  # weights per value, in the mix
+            steps.append(build_step("mix", self.mix))
+        elif self.mix is not None:
             weights = {spec.source_name: spec.weight for spec in self.input if spec.weight is not None}
             if not weights:
                 raise RecipeError("mix: no input has a weight")

@@ -110,7 +110,13 @@ def test_upsampling_to_a_total_keeps_copies_in_one_split(two_inputs, tokenizer_f
     write_card(str(tmp_path / "b"), str(tmp_path / "card.md"))
     card = (tmp_path / "card.md").read_text()
     for source in ("pages", "other"):
-        assert f"| {source} | {0.7 if source == 'pages' else 0.3} | {counters[f'tokens.{source}']:,} |" in card
+        weight, before, after = (
+            0.7 if source == "pages" else 0.3,
+            counters[f"available.{source}"],
+            counters[f"documents.{source}"],
+        )
+        assert f"| {source} | {weight} | {before:,} |" in card
+        assert f"| {after:,} | {counters[f'tokens.{source}']:,} |" in card
     assert f"Text tokens (without end-of-document): {header['text_tokens']:,}" in card
 
 
@@ -135,8 +141,18 @@ def test_a_copy_never_takes_the_id_of_an_input_record(corpus_docs: list[dict], t
 
 def test_weights_by_documents_are_exact(two_inputs, tmp_path: Path) -> None:
     recipe = mix_recipe(two_inputs, tmp_path / "c", {"by": "documents", "total": 100, "seed": 3})
-    run(recipe, workers=2)
+    manifest = run(recipe, workers=2)
     assert Counter(read_output(str(tmp_path / "c")).column("source").to_pylist()) == {"pages": 70, "other": 30}
+    # the counters count each document once (by: documents once counted documents.<source> twice)
+    mix = next(s for s in manifest["steps"] if s["name"] == "mix")
+    counters = mix["counters"]
+    assert (counters["documents.pages"], counters["documents.other"]) == (70, 30)
+    assert counters["available.pages"] + counters["available.other"] == mix["in"]
+    assert counters["dropped.pages"] + counters["dropped.other"] == mix["dropped"]["not_sampled"] == mix["in"] - 100
+    write_card(str(tmp_path / "c"), str(tmp_path / "card.md"))
+    card = (tmp_path / "card.md").read_text()
+    assert f"| pages | 0.7 | {counters['available.pages']:,} |" in card
+    assert "| 70 | 0.7000 |" in card and "| 30 | 0.3000 |" in card
 
 
 def test_mix_parameters_are_checked(two_inputs, tmp_path: Path) -> None:
@@ -144,6 +160,10 @@ def test_mix_parameters_are_checked(two_inputs, tmp_path: Path) -> None:
         run(mix_recipe(two_inputs, tmp_path / "d", {"by": "tokens"}))
     with pytest.raises(RecipeError, match="tokenizer not found"):
         run(mix_recipe(two_inputs, tmp_path / "d", {"by": "tokens", "tokenizer": str(tmp_path / "none.json")}))
+    with pytest.raises(RecipeError, match="needs a column"):
+        build_step("mix", {"by": "documents", "weights": {"pages": 1, "*": 1}})
+    with pytest.raises(RecipeError, match="column 'nothing.here' is not in the records"):
+        run(mix_recipe(two_inputs, tmp_path / "d", {"by": "documents", "column": "nothing.here", "weights": {"*": 1}}))
     with pytest.raises(RecipeError, match="val \\+ test"):
         build_step("split", {"val": 0.6, "test": 0.5})
 

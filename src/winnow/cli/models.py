@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from winnow.cli.base import add_command, add_param_flags, params_from_args
+from winnow.errors import WinnowError
+
+if TYPE_CHECKING:
+    from winnow.models.labels import LabelledTexts
 
 CLASSIFIER_EXAMPLES = """examples:
   winnow train-classifier labels.jsonl -o models/quality.bin
   winnow train-classifier out/judged --label-column judge.label --positive good -o models/judge.bin
   winnow train-classifier labels.parquet -o q.bin --holdout 0.2 --epoch 25 --lr 1.0 --dim 32
+  winnow train-classifier labels.jsonl --embeddings models/emb -o models/quality-head   # a linear head
+  winnow train-classifier --from-feedback sqlite:///feedback.db quality -o models/quality.bin
 
 LABELS is a JSONL or Parquet file of {text, label} rows, or a Winnow output directory with a label
 column. Writes the model, and its card (model.card.json, model.card.md) with held-out precision,
-recall, F1 and ROC AUC. Use it in a recipe:  - classifier: {model: models/quality.bin, threshold: 0.5}"""
+recall, F1 and ROC AUC (a head directory holds card.json, card.md). Use it in a recipe:  - classifier: {model: models/quality.bin, threshold: 0.5}"""
 
 EMBEDDINGS_EXAMPLES = """examples:
   winnow train-embeddings corpus.jsonl.zst -o models/emb
@@ -26,14 +33,22 @@ Use it in a recipe:  - embed: {model: models/emb}"""
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    help = "train a fastText classifier from labelled texts (held-out metrics, model card)"
+    help = "train a classifier (fastText, or a linear head on embeddings) from labelled texts"
     p = add_command(sub, "train-classifier", _cmd_train_classifier, help, CLASSIFIER_EXAMPLES)
-    p.add_argument("labels", help="a {text, label} JSONL/Parquet file or a Winnow output directory")
+    p.add_argument("labels", nargs="?", help="a {text, label} JSONL/Parquet file or a Winnow output directory")
+    p.add_argument(
+        "--from-feedback",
+        nargs=2,
+        metavar=("DB_URL", "PROJECT"),
+        help="labels from a feedback-app label or rating project: its adjudicated, else majority, answers",
+    )
     p.add_argument("-o", "--output", required=True, help="the model file to write (.bin)")
     p.add_argument("--text-column", default="text")
     p.add_argument("--label-column", default="label")
     p.add_argument("--positive", help="the label scored as positive (default: '1' if present, else the last label)")
     p.add_argument("--holdout", type=float, default=0.2, help="share held out for the metrics (0: train on all)")
+    p.add_argument("--embeddings", help="train a linear head on this local embedding model's vectors (-o: a directory)")
+    p.add_argument("--l2", type=float, default=None, help="linear head: weight of the L2 penalty")
     from winnow.models.train_classifier import FastTextParams
 
     names = ("word_ngrams", "dim", "epoch", "lr", "min_count", "bucket", "seed")
@@ -88,10 +103,20 @@ def _cmd_train_classifier(args: argparse.Namespace) -> int:
     from winnow.models.labels import read_labels
     from winnow.models.train_classifier import FastTextParams, train_classifier
 
-    data = read_labels(args.labels, args.text_column, args.label_column)
+    if (args.labels is None) == (args.from_feedback is None):
+        raise WinnowError("train-classifier: give LABELS or --from-feedback DB_URL PROJECT (one of them)")
+    data = read_labels(args.labels, args.text_column, args.label_column) if args.labels else _feedback_labels(args)
     params = params_from_args(FastTextParams, args)
-    print(f"training on {len(data):,} labelled texts ({', '.join(data.classes())}) from {args.labels}")
-    trained = train_classifier(data, Path(args.output), args.positive, args.holdout, params)
+    print(f"training on {len(data):,} labelled texts ({', '.join(data.classes())}) from {data.source}")
+    if args.embeddings:
+        from winnow.models.linear_head import HeadParams
+        from winnow.models.train_classifier import train_head_classifier
+
+        head = HeadParams() if args.l2 is None else HeadParams(l2=args.l2)
+        out = Path(args.output)
+        trained = train_head_classifier(data, args.embeddings, out, args.positive, args.holdout, head, params.seed)
+    else:
+        trained = train_classifier(data, Path(args.output), args.positive, args.holdout, params)
     card = trained.card
     if card.heldout and card.heldout_best:
         m, b = card.heldout, card.heldout_best
@@ -99,8 +124,30 @@ def _cmd_train_classifier(args: argparse.Namespace) -> int:
             f"held out {card.heldout_records:,}: ROC AUC {m['roc_auc']:.3f}; at 0.5 precision {m['precision']:.3f} "
             f"recall {m['recall']:.3f} F1 {m['f1']:.3f}; best F1 {b['f1']:.3f} at {b['threshold']:.3f}"
         )
-    print(f"wrote {trained.path} and {trained.path.with_name(trained.path.stem + '.card.md')}")
+    from winnow.models.card import card_path
+
+    card_md = card_path(trained.path).with_suffix(".md")
+    print(f"wrote {trained.path} and {card_md}")
     return 0
+
+
+def _feedback_labels(args: argparse.Namespace) -> LabelledTexts:
+    from winnow.feedback.service import Feedback
+
+    url, project = args.from_feedback
+    feedback = Feedback.open(url)
+    try:
+        found = feedback.labels(project)
+    finally:
+        feedback.close()
+    left_out = ", ".join(f"{n:,} {why}" for why, n in sorted(found.left_out.items()))
+    print(
+        f"{project}: {len(found.data):,} labelled records ({found.adjudicated:,} adjudicated)"
+        + (f"; left out: {left_out}" if left_out else "")
+    )
+    if len(found.data.classes()) < 2:
+        raise WinnowError(f"{project}: needs at least two distinct labels to train on, found {found.data.classes()}")
+    return found.data
 
 
 def _cmd_train_embeddings(args: argparse.Namespace) -> int:

@@ -5,6 +5,7 @@ steps (``classifier``, ``embed``, ``domain``) and the ``semantic_dedup`` stage b
 
 * ``classifier`` / ``train_classifier``: fastText supervised classifiers (the DCLM recipe: word
   n-grams), loaded with ``fasttext-predict``, trained with ``fasttext-numpy2-wheel`` (``winnow[models]``);
+* ``linear_head``: a softmax head on an embedding model's vectors (the FineWeb-Edu recipe; scipy to train);
 * ``static`` / ``train_embeddings``: static (bag-of-token) embedding models in the model2vec layout;
 * ``kmeans``: seeded k-means for semantic dedup and topic clusters;
 * ``metrics``: precision, recall, ROC AUC, best-threshold F1;

@@ -1,4 +1,5 @@
-"""Training a fastText classifier from labelled texts (the DCLM recipe), and measuring it on held-out labels.
+"""Training a classifier from labelled texts — fastText (the DCLM recipe) or a linear head on embeddings
+(the FineWeb-Edu recipe, ``train_head_classifier``) — and measuring it on held-out labels.
 
 DCLM's quality classifier is a fastText supervised model over word uni- and bigrams; this trains the
 same kind of model on a team's own labels. Training needs ``fasttext-numpy2-wheel``
@@ -20,7 +21,9 @@ from winnow.errors import WinnowError
 from winnow.models.card import ModelCard
 from winnow.models.classifier import LABEL_PREFIX, FastTextClassifier, one_line
 from winnow.models.labels import LabelledTexts
+from winnow.models.linear_head import HeadParams, LinearHead, fit_softmax, save_head
 from winnow.models.metrics import BinaryMetrics, at_threshold, best_threshold
+from winnow.models.registry import load_embedder
 
 NAN_RETRIES = 20
 
@@ -126,6 +129,44 @@ class TrainedClassifier:
     heldout: BinaryMetrics | None
 
 
+def _positive_and_split(data: LabelledTexts, positive: str | None, holdout: float, seed: int):
+    classes = data.classes()
+    positive = positive or ("1" if "1" in classes else classes[-1])
+    if positive not in classes:
+        raise WinnowError(f"positive label {positive!r} is not among the labels {classes}")
+    heldout_mask = np.zeros(len(data), dtype=bool)
+    if holdout > 0:
+        folds = max(2, round(1 / holdout))
+        heldout_mask = stratified_folds(data.labels, folds, seed) == 0
+    return positive, np.flatnonzero(~heldout_mask), np.flatnonzero(heldout_mask)
+
+
+def _written_card(
+    kind: str, out: Path, data: LabelledTexts, params: dict, labels: list[str], positive: str, split, scores, note: str
+) -> TrainedClassifier:
+    """Measure the held-out ``scores`` and write the model card beside ``out``."""
+    train_idx, test_idx = split
+    metrics = best = None
+    if len(test_idx):
+        truth = np.asarray([data.labels[i] == positive for i in test_idx])
+        metrics, best = at_threshold(scores, truth, 0.5), best_threshold(scores, truth)
+    card = ModelCard(
+        kind=kind,
+        model_file=out.name,
+        source=data.source,
+        params=params,
+        labels=labels,
+        positive_label=positive,
+        train_records=len(train_idx),
+        heldout_records=len(test_idx),
+        heldout=metrics.as_dict() if metrics else None,
+        heldout_best=best.as_dict() if best else None,
+        notes=[note],
+    )
+    card.write(out)
+    return TrainedClassifier(out, card, metrics)
+
+
 def train_classifier(
     data: LabelledTexts,
     out: Path,
@@ -136,35 +177,38 @@ def train_classifier(
     """Train on all but a stratified ``holdout`` share of ``data``, measure on that share, write the
     model and its card. ``holdout=0`` trains on everything (no held-out numbers)."""
     params = params or FastTextParams()
-    classes = data.classes()
-    positive = positive or ("1" if "1" in classes else classes[-1])
-    if positive not in classes:
-        raise WinnowError(f"positive label {positive!r} is not among the labels {classes}")
-    heldout_mask = np.zeros(len(data), dtype=bool)
-    if holdout > 0:
-        folds = max(2, round(1 / holdout))
-        heldout_mask = stratified_folds(data.labels, folds, params.seed) == 0
-    train_idx, test_idx = np.flatnonzero(~heldout_mask), np.flatnonzero(heldout_mask)
+    positive, train_idx, test_idx = _positive_and_split(data, positive, holdout, params.seed)
     seed = train_fasttext([data.texts[i] for i in train_idx], [data.labels[i] for i in train_idx], out, params)
     params = replace(params, seed=seed)
     model = FastTextClassifier(out)
-    metrics = best = None
-    if len(test_idx):
-        scores = model.scores([data.texts[i] for i in test_idx], positive)
-        truth = np.asarray([data.labels[i] == positive for i in test_idx])
-        metrics, best = at_threshold(scores, truth, 0.5), best_threshold(scores, truth)
-    card = ModelCard(
-        kind="fasttext-classifier",
-        model_file=out.name,
-        source=data.source,
-        params=asdict(params),
-        labels=model.labels,
-        positive_label=positive,
-        train_records=len(train_idx),
-        heldout_records=len(test_idx),
-        heldout=metrics.as_dict() if metrics else None,
-        heldout_best=best.as_dict() if best else None,
-        notes=["text is given to fastText as one line (newlines as spaces), as at inference"],
-    )
-    card.write(out)
-    return TrainedClassifier(out, card, metrics)
+    scores = model.scores([data.texts[i] for i in test_idx], positive) if len(test_idx) else np.zeros(0)
+    note = "text is given to fastText as one line (newlines as spaces), as at inference"
+    split = (train_idx, test_idx)
+    return _written_card("fasttext-classifier", out, data, asdict(params), model.labels, positive, split, scores, note)
+
+
+def train_head_classifier(
+    data: LabelledTexts,
+    embeddings: str,
+    out: Path,
+    positive: str | None = None,
+    holdout: float = 0.2,
+    params: HeadParams | None = None,
+    seed: int = 0,
+) -> TrainedClassifier:
+    """A linear head (softmax logistic regression) on the vectors of the local embedding model
+    ``embeddings``, trained on all but a stratified ``holdout`` share and measured on it; writes the
+    head directory ``out`` with its card (``card.json``/``card.md``)."""
+    params = params or HeadParams()
+    positive, train_idx, test_idx = _positive_and_split(data, positive, holdout, seed)
+    embedder = load_embedder(embeddings)
+    vectors = embedder.encode(data.texts)
+    labels = data.classes()
+    target = np.asarray([labels.index(label) for label in data.labels])
+    weights = fit_softmax(vectors[train_idx], target[train_idx], len(labels), params)
+    save_head(out, weights, labels, embeddings)
+    head = LinearHead(out, embedder)
+    scores = head.probabilities_of_vectors(vectors[test_idx])[:, head.label_index(positive)]
+    card_params = {**asdict(params), "embeddings": head.embeddings, "dim": int(vectors.shape[1]), "seed": seed}
+    note = "softmax logistic regression (L-BFGS) on the embedding model's vectors (the FineWeb-Edu recipe)"
+    return _written_card("linear-head", out, data, card_params, labels, positive, (train_idx, test_idx), scores, note)

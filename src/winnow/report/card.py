@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from winnow.manifest import Manifest, Section, StepStats
+from winnow.report.mixture import mixture_of
 from winnow.report.stats import run_summary
 from winnow.report.synthetic import synthetic_section
 
@@ -257,21 +258,13 @@ def _decontamination(m: Manifest) -> str:
 
 def _mixture(m: Manifest, s: dict[str, Any]) -> str:
     parts = []
-    mix = m.steps_in(Section.MIX)
+    mix = mixture_of(m)
     if mix:
-        params, counters = mix[0].params or {}, mix[0].counters
-        by, weights = params.get("by", "tokens"), params.get("weights", {})
-        amounts = {src: counters.get(f"{by}.{src}", 0) for src in weights}
-        total = sum(amounts.values()) or 1
-        rows = [
-            [src, weights[src], amounts[src], f"{amounts[src] / total:.4f}", counters.get(f"documents.{src}", 0)]
-            for src in weights
-        ]
         parts.append(
-            f"### Mixture\n\nBy {by}"
-            + (f" (counted with `{params.get('tokenizer')}`, without end-of-document tokens)" if by == "tokens" else "")
-            + f", seed {params.get('seed')}, total {n(params.get('total')) if params.get('total') else 'as large as possible without up-sampling'}.\n\n"
-            + table(["source", "weight", f"{by} selected", "share", "documents selected"], rows)
+            f"### Mixture\n\nBy {mix.by} of each {mix.group_name}"
+            + (f" (counted with `{mix.tokenizer}`, without end-of-document tokens)" if mix.by == "tokens" else "")
+            + f", seed {mix.seed}, total {n(mix.total) if mix.total else 'as large as possible without up-sampling'}.\n\n"
+            + table(mix.header(), [mix.cells(row) for row in mix.rows])
         )
     if s["splits"]:
         split_params = next((st.params for st in m.steps_in(Section.SPLIT)), {})

@@ -13,6 +13,7 @@ from typing import Any
 
 from winnow.manifest import Manifest, Section, SourceCounts
 from winnow.report import svg
+from winnow.report.mixture import mixture_of
 from winnow.report.stats import run_summary, step_chars_funnel
 
 TOP = 25  # rows of the source/licence/language charts; the rest are summed as "other"
@@ -301,30 +302,18 @@ def _pii(s: dict[str, Any]) -> str:
 def _mixture(s: dict[str, Any]) -> str:
     m: Manifest = s["manifest"]
     parts = []
-    mix = m.steps_in(Section.MIX)
+    mix = mixture_of(m)
     if mix:
-        params = mix[0].params or {}
-        by = params.get("by", "tokens")
-        counters = mix[0].counters
-        weights = params.get("weights", {})
-        amounts = {source: counters.get(f"{by}.{source}", 0) for source in weights}
-        total = sum(amounts.values()) or 1
+        parts.append(f"<h3>Mixture by {escape(mix.group_name)}: before and after</h3>")
+        parts.append(_table(mix.header(), [mix.cells(row) for row in mix.rows]))
         parts.append(
-            _table(
-                ["source", "weight", f"{by} selected", "share", "documents selected"],
-                [
-                    [
-                        src,
-                        weights[src],
-                        amounts[src],
-                        f"{amounts[src] / total:.4f}",
-                        counters.get(f"documents.{src}", 0),
-                    ]
-                    for src in weights
-                ],
+            svg.bar_chart(
+                [row.group for row in mix.rows],
+                [[row.documents_before for row in mix.rows], [row.documents_after for row in mix.rows]],
+                names=["documents before", "documents after"],
+                title=f"mixture: documents by {mix.group_name}, before and after",
             )
         )
-        parts.append(svg.bar_chart(list(amounts), [list(amounts.values())], title=f"mixture: {by} by source"))
     if s["splits"]:
         parts.append("<h3>Splits</h3>")
         parts.append(

@@ -10,8 +10,14 @@
    reach it: whole passes over the source for up-sampling, then a prefix of the source in the
    seeded order filled greedily to the remainder. Deterministic for a given seed.
 
-``process`` then drops the records with no copy (reason ``mix: not_sampled``) and repeats
-the up-sampled ones; a repeat gets the id ``<id>#<k>`` and ``mix.copy = k`` (0 for the original).
+``process`` then drops the records with no copy (reason ``mix: not_sampled``, or ``mix: zero_weight``
+for a group weighted 0) and repeats the up-sampled ones; a repeat gets the id ``<id>#<k>`` and
+``mix.copy = k`` (0 for the original).
+
+The groups are the inputs' sources, or with ``column`` the values of a column (``domain.domain``,
+``domain.topic``, ...: balancing by domain or cluster); then ``weights`` are per value, and ``"*"``
+weighs each value not named. Counters per group: ``available.<g>`` (documents before), ``documents.<g>``
+(after, copies included), ``dropped.<g>``, and ``tokens.<g>`` for ``by: tokens``.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ CLUSTER_COLUMN = "minhash_dedup.cluster_id"
 COPY_ID = re.compile(r"(.*)#([0-9]+)", re.S)  # the id of a copy made by up-sampling: <id>#<k>
 COPY_COLUMN = "mix.copy"
 SPLIT_COLUMN = "split"
+OTHER_VALUES = "*"  # the weight of every value of ``column`` that ``weights`` does not name
 
 
 def id_key(ids: list[str]) -> np.ndarray:
@@ -71,7 +78,12 @@ class Mix(GlobalStage):
         )
         seed: int = Field(0, description="Seed of the sampling order.")
         weights: dict[str, float] = Field(
-            default_factory=dict, description="Share of each source (by source name); filled from the inputs' weight."
+            default_factory=dict,
+            description="Share of each source (filled from the inputs' weight), or with `column` of each value "
+            '("*": each value not named).',
+        )
+        column: str | None = Field(
+            None, description="Balance by the values of this column (e.g. domain.domain) instead of by source."
         )
 
         @model_validator(mode="after")
@@ -82,7 +94,13 @@ class Mix(GlobalStage):
                 raise ValueError("no weights: give the inputs a weight")
             if any(w < 0 or not math.isfinite(w) for w in self.weights.values()) or sum(self.weights.values()) <= 0:
                 raise ValueError(f"weights must be non-negative with a positive sum, got {self.weights}")
+            if OTHER_VALUES in self.weights and self.column is None:
+                raise ValueError('the weight "*" (every other value) needs a column: sources are named one by one')
             return self
+
+    def weight_of(self, group: str) -> float | None:
+        """The weight of a group: its own, else ``"*"``'s, else None (not in the mix)."""
+        return self.params.weights.get(group, self.params.weights.get(OTHER_VALUES))
 
     def check(self) -> None:
         if self.params.by == "tokens":
@@ -101,8 +119,12 @@ class Mix(GlobalStage):
         super().prepare(parts, workdir, runner)
         os.makedirs(workdir, exist_ok=True)
         p = self.params
+        if p.column is not None:
+            for part in parts:
+                if p.column not in pq.ParquetFile(part).schema_arrow.names:
+                    raise RecipeError(f"mix: column {p.column!r} is not in the records ({part})")
         tasks = [
-            (part, os.path.join(workdir, f"sizes-{i:05d}.parquet"), p.by, p.tokenizer, p.seed)
+            (part, os.path.join(workdir, f"sizes-{i:05d}.parquet"), p.by, p.tokenizer, p.seed, p.column)
             for i, part in enumerate(parts)
         ]
         runner.map(_measure_part, [t for t in tasks if not os.path.exists(t[1])])
@@ -136,11 +158,16 @@ class Mix(GlobalStage):
             missing = batch.column("id")[int(np.flatnonzero(keys[where] != batch_keys)[0]) if len(keys) else 0]
             raise WinnowError(f"mix: record {missing} was not seen by prepare")
         n_copies, n_size = copies[where], sizes[where]
-        sources = batch.column("source").to_pylist()
-        for source, count, size in zip(sources, n_copies.tolist(), n_size.tolist(), strict=True):
+        groups = group_values(batch, self.params.column)
+        for group, count, size in zip(groups, n_copies.tolist(), n_size.tolist(), strict=True):
+            self.counters[f"available.{group}"] += 1
             if count:
-                self.counters[f"{self.params.by}.{source}"] += count * size
-                self.counters[f"documents.{source}"] += count
+                # by: documents counts documents once (size is 1): the counter is documents.<g> either way
+                if self.params.by == "tokens":
+                    self.counters[f"tokens.{group}"] += count * size
+                self.counters[f"documents.{group}"] += count
+            else:
+                self.counters[f"dropped.{group}"] += 1
         rows = np.repeat(np.arange(batch.num_rows), n_copies)
         copy_number = np.arange(rows.size) - np.repeat(np.cumsum(n_copies) - n_copies, n_copies)
         kept = batch.take(pa.array(rows))
@@ -152,15 +179,27 @@ class Mix(GlobalStage):
         dropped = batch.filter(pa.array(n_copies == 0))
         rejected = None
         if dropped.num_rows:
-            rejected = dropped.append_column(
-                REASON, pa.array([f"{self.name}: not_sampled"] * dropped.num_rows, pa.string())
-            )
+            reasons = [
+                f"{self.name}: {'zero_weight' if self.weight_of(g) == 0 else 'not_sampled'}"
+                for g, c in zip(groups, n_copies.tolist(), strict=True)
+                if c == 0
+            ]
+            rejected = dropped.append_column(REASON, pa.array(reasons, pa.string()))
         return StepResult(kept, rejected)
 
 
-def _measure_part(task: tuple[str, str, str, str | None, int]) -> str:
-    part, output, by, tokenizer_path, seed = task
-    table = pq.read_table(part, columns=["id", "source", "text"] if by == "tokens" else ["id", "source"])
+def group_values(table: pa.Table, column: str | None) -> list[str]:
+    """Each record's group: its source, or the value of ``column`` as text (a missing value is ``null``)."""
+    if column is None:
+        return table.column("source").to_pylist()
+    values = pc.cast(table.column(column), pa.string()).to_pylist()
+    return ["null" if v is None else v for v in values]
+
+
+def _measure_part(task: tuple[str, str, str, str | None, int, str | None]) -> str:
+    part, output, by, tokenizer_path, seed, column = task
+    columns = ["id", "source"] + (["text"] if by == "tokens" else []) + ([column] if column else [])
+    table = pq.read_table(part, columns=list(dict.fromkeys(columns)))
     ids = table.column("id").to_pylist()
     if by == "tokens":
         from winnow.export.tokenizer import load_tokenizer
@@ -178,7 +217,7 @@ def _measure_part(task: tuple[str, str, str, str | None, int]) -> str:
         {
             "key": id_key(ids),
             "order": order,
-            "source": table.column("source"),
+            "source": pa.array(group_values(table, column), pa.string()),  # the group: source or column value
             "size": sizes,
             "copy_base": pa.array([id_key([m.group(1)])[0] if m else None for m in matches], pa.uint64()),
             "copy_number": pa.array([int(m.group(2)) if m else None for m in matches], pa.int64()),
@@ -218,15 +257,21 @@ def _plan(sizes: pa.Table | None, weights: dict[str, float], total: int | None) 
         return empty, {"sources": {}}
     source = sizes.column("source").to_numpy(zero_copy_only=False).astype(str)
     unknown = sorted(set(np.unique(source)) - set(weights))
+    if unknown and OTHER_VALUES in weights:  # each value not named gets the weight of "*"
+        weights = {**{k: w for k, w in weights.items() if k != OTHER_VALUES}, **dict.fromkeys(unknown, weights["*"])}
+        unknown = []
+    weights = {k: w for k, w in weights.items() if k != OTHER_VALUES}
     if unknown:
-        raise WinnowError(f"mix: records of source(s) {unknown} have no weight (weights are for {sorted(weights)})")
+        raise WinnowError(f"mix: records of group(s) {unknown} have no weight (weights are for {sorted(weights)})")
+    if sum(weights.values()) <= 0:
+        raise WinnowError(f"mix: every group that reaches the mix has weight 0 ({weights})")
     size = sizes.column("size").to_numpy()
     order = sizes.column("order").to_numpy()
     share = {s: w / sum(weights.values()) for s, w in weights.items()}
     available = {s: int(size[source == s].sum()) for s in weights}
     for s, w in share.items():
         if w > 0 and available[s] == 0:
-            raise WinnowError(f"mix: source {s!r} has weight {weights[s]} but no records reach the mix")
+            raise WinnowError(f"mix: group {s!r} has weight {weights[s]} but no records reach the mix")
     if total is None:
         total = min(available[s] / w for s, w in share.items() if w > 0)
     copies = np.zeros(len(size), dtype=np.int32)

@@ -7,7 +7,9 @@ threshold, follow this step with the ``keep_top`` stage on ``<name>.score`` (a f
 whole corpus's scores, so it is a global stage).
 
 The model is any fastText supervised ``.bin``: one trained by ``winnow train-classifier`` (its model
-card names the label to score) or one a user has on disk (DCLM's ``hq``/``cc`` model: ``label: hq``).
+card names the label to score) or one a user has on disk (DCLM's ``hq``/``cc`` model: ``label: hq``);
+or a linear head directory (``train-classifier --embeddings``: softmax over a local embedding model's
+vectors, the FineWeb-Edu recipe).
 """
 
 from __future__ import annotations
@@ -22,13 +24,14 @@ from pydantic import Field
 from winnow.errors import RecipeError
 from winnow.models.card import card_path
 from winnow.models.classifier import FastTextClassifier
+from winnow.models.linear_head import LinearHead, is_head_dir
 from winnow.records import with_column
 from winnow.steps.base import Resources, Step, StepParams, StepResult
 from winnow.steps.registry import register
 
 
 class ClassifierParams(StepParams):
-    model: str = Field(description="Path of a fastText supervised model (.bin) on local disk.")
+    model: str = Field(description="A fastText supervised model (.bin) or a linear head directory, on local disk.")
     name: str = Field("classifier", min_length=1, description="Prefix of the tags: <name>.score, <name>.label.")
     label: str | None = Field(
         None,
@@ -42,7 +45,7 @@ class ClassifierParams(StepParams):
 
 @register
 class Classifier(Step):
-    """Score texts with a local fastText classifier (tags <name>.score, <name>.label); optional threshold."""
+    """Score texts with a local fastText classifier or linear head (tags <name>.score, <name>.label); optional threshold."""
 
     name = "classifier"
     Params: ClassVar[type[StepParams]] = ClassifierParams
@@ -50,10 +53,11 @@ class Classifier(Step):
     resources: ClassVar[Resources] = Resources(cpus=1.0, memory_gb=1.0)
     on_conversations = "text"
 
-    def _model(self) -> FastTextClassifier:
+    def _model(self) -> FastTextClassifier | LinearHead:
         model = getattr(self, "_lazy_model", None)
         if model is None:
-            model = self._lazy_model = FastTextClassifier(self.params.model)
+            path = self.params.model
+            model = self._lazy_model = LinearHead(path) if is_head_dir(path) else FastTextClassifier(path)
         return model
 
     def scored_label(self) -> str:

@@ -2,8 +2,7 @@
 
 Tags ``<name>.topic`` (the cluster's index), ``<name>.domain`` (its name: its top terms) and
 ``<name>.similarity`` (the cosine to its centroid), and counts its records per domain in the manifest's
-step counters (``domain.<name>``). (``mix`` balances by ``source`` today; balancing by this column is
-not built yet.)"""
+step counters (``domain.<name>``); ``mix`` with ``column: domain.domain`` balances by it."""
 
 from __future__ import annotations
 

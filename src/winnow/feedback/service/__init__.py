@@ -10,6 +10,7 @@ from winnow.feedback.service.agreement import AgreementReport, agreement
 from winnow.feedback.service.errors import Conflict, FeedbackError, Forbidden, NotFound
 from winnow.feedback.service.exporting import FORMATS, FeedbackExport, export_file, iter_export
 from winnow.feedback.service.importing import ImportSummary, import_records
+from winnow.feedback.service.labels import FeedbackLabels, feedback_labels
 from winnow.feedback.service.projects import ProjectInfo, Projects
 from winnow.feedback.service.review import Review
 from winnow.feedback.service.tasks import Progress, Task, Tasks
@@ -42,6 +43,10 @@ class Feedback:
     def agreement(self, project: str) -> AgreementReport:
         return agreement(self.db, self.projects.get(project))
 
+    def labels(self, project: str) -> FeedbackLabels:
+        """Each answered record's text and its consensus label (label and rating projects)."""
+        return feedback_labels(self.db, self.projects.get(project), self.db.url)
+
     def export(self, project: str, fmt: str, output: str | Path, **options: Any) -> FeedbackExport:
         return export_file(self.db, self.projects.get(project), fmt, output, **options)
 
@@ -57,6 +62,7 @@ __all__ = [
     "Feedback",
     "FeedbackError",
     "FeedbackExport",
+    "FeedbackLabels",
     "Forbidden",
     "ImportSummary",
     "NotFound",
