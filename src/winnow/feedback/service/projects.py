@@ -10,8 +10,8 @@ from sqlalchemy import delete, select
 
 from winnow.feedback.service.errors import FeedbackError, NotFound
 from winnow.feedback.service.questions import Question, make_question
-from winnow.feedback.service.users import Account, check_role, now
-from winnow.feedback.store import Database, Member, Project, User
+from winnow.feedback.service.users import Account, check_role, now, token_hash
+from winnow.feedback.store import ApiToken, Database, Member, Project, User
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,33 @@ class Projects:
             if p is None:
                 raise NotFound(f"no project {name!r}")
             return info(p)
+
+    def access(
+        self, name: str, user_id: int | None = None, token: str | None = None
+    ) -> tuple[Account | None, ProjectInfo | None, str | None]:
+        """Who asks (by user id, or by API token) and their role in project ``name``, in one query:
+        (None, None, None) for no such active user; (account, None, None) for no such project;
+        the role is None when a non-admin is not a member."""
+        query = (
+            select(User.id, User.name, User.role, Project, Member.role)
+            .select_from(User)
+            .outerjoin(Project, Project.name == name)
+            .outerjoin(Member, (Member.project_id == Project.id) & (Member.user_id == User.id))
+            .where(User.active.is_(True))
+        )
+        if token is not None:
+            query = query.join(ApiToken, ApiToken.user_id == User.id).where(ApiToken.token_hash == token_hash(token))
+        else:
+            query = query.where(User.id == user_id)
+        with self.db.read() as s:
+            row = s.execute(query.limit(1)).first()
+            if row is None:
+                return None, None, None
+            uid, uname, urole, project, member_role = row
+            account = Account(uid, uname, urole)
+            if project is None:
+                return account, None, None
+            return account, info(project), (urole if account.is_admin else member_role)
 
     def by_id(self, project_id: int) -> ProjectInfo:
         with self.db.read() as s:
