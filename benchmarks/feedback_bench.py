@@ -7,6 +7,13 @@
 * Krippendorff's alpha on 100,000 answers (50,000 records × 2 annotators) — target < 5 s.
 
     .venv/bin/python benchmarks/feedback_bench.py [--records 100000] [--seconds 8] [--db sqlite,postgresql]
+        [--only import,export,agreement,latency] [--clients 1,10,50] [--think 0]
+
+``--think SECONDS``: each annotator waits that long (uniformly 0.5×–1.5×) between a submit and
+their next task, as a person reading the record would; without it, 50 annotators are 50 clients
+hammering in a loop. Each latency line also gives round trips per second and the server process's
+CPU milliseconds per round trip (user + system, from /proc), which do not depend on how busy the
+benchmark's own client threads keep the machine.
 
 Answers for the export and agreement figures are written with one bulk UPDATE (the HTTP path is what
 the latency figures measure). Label Studio is not run side by side here yet; see docs/feedback.md for
@@ -84,15 +91,26 @@ def fill_answers(fb: Feedback, project: str, users: list[str], seed: int = 0) ->
     return len(slots)
 
 
-def latency(db_url: str, clients: int, seconds: float) -> tuple[float, float, int]:
-    """(p50 ms, p95 ms, round trips) of next + submit with ``clients`` concurrent annotators."""
+def server_cpu(pid: int) -> float:
+    """CPU seconds (user + system) the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def latency(db_url: str, clients: int, seconds: float, think: float = 0.0) -> dict[str, float]:
+    """p50/p95 ms of next + submit with ``clients`` concurrent annotators, round trips, round trips
+    per second, and the server's CPU ms per round trip."""
     samples: list[float] = []
     lock = threading.Lock()
-    with process_server(db_url) as (url, _proc):
+    with process_server(db_url) as (url, proc):
         sessions = [login(url, f"lat{i}", f"pw-lat{i}-long") for i in range(clients)]
-        deadline = time.monotonic() + seconds
+        cpu, started = server_cpu(proc.pid), time.monotonic()
+        deadline = started + seconds
 
-        def loop(client) -> None:  # type: ignore[no-untyped-def]
+        def loop(client, seed: int) -> None:  # type: ignore[no-untyped-def]
+            rng = random.Random(seed)
+            if think:
+                time.sleep(rng.uniform(0, think))  # the annotators do not all start at the same instant
             while time.monotonic() < deadline:
                 t = time.perf_counter()
                 task = client.post("/api/projects/latency/next").json()["task"]
@@ -101,55 +119,79 @@ def latency(db_url: str, clients: int, seconds: float) -> tuple[float, float, in
                 client.post(f"/api/projects/latency/tasks/{task['id']}/submit", json={"value": {"choice": "A"}})
                 with lock:
                     samples.append((time.perf_counter() - t) * 1000)
+                if think:
+                    time.sleep(think * rng.uniform(0.5, 1.5))
 
-        threads = [threading.Thread(target=loop, args=(c,)) for c in sessions]
+        threads = [threading.Thread(target=loop, args=(c, i)) for i, c in enumerate(sessions)]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
+        elapsed, cpu = time.monotonic() - started, server_cpu(proc.pid) - cpu
     samples.sort()
-    return statistics.median(samples), samples[int(0.95 * (len(samples) - 1))], len(samples)
+    n = len(samples)
+    return {
+        "p50": statistics.median(samples), "p95": samples[int(0.95 * (n - 1))], "n": n,
+        "per_s": n / elapsed, "cpu_ms": 1000 * cpu / max(n, 1),
+    }  # fmt: skip
 
 
-def run(db_url: str, name: str, records: int, seconds: float, work: Path) -> None:
+PARTS = ("import", "export", "agreement", "latency")
+
+
+def run(db_url: str, name: str, args: argparse.Namespace, work: Path) -> None:
+    records, only = args.records, set(args.only.split(","))
     fb = Feedback.open(db_url, create=True)
-    data = make_input(records, work)
-    fb.projects.create("bulk", "pairwise", overlap=1)
-    t, cpu = time.perf_counter(), time.process_time()
-    summary = fb.import_records("bulk", data)
-    print(
-        f"{name}: import {summary.added:,} records: {time.perf_counter() - t:.1f} s "
-        f"({time.process_time() - cpu:.1f} s CPU in this process; load average {os.getloadavg()[0]:.1f})",
-        flush=True,
-    )
-    fill_answers(fb, "bulk", ["a0"] if fb.users.add("a0", "annotator") else [])
-    t, cpu = time.perf_counter(), time.process_time()
-    out = fb.export("bulk", "trl-dpo", work / f"{name}-dpo.jsonl")
-    print(
-        f"{name}: export {out.records:,} answered records -> {out.rows:,} trl-dpo rows: {time.perf_counter() - t:.1f} s"
-    )
-    fb.projects.create("agree", "pairwise", overlap=2)
-    fb.import_records("agree", make_input(records // 2, work))
-    fb.users.add("a1", "annotator")
-    answers = fill_answers(fb, "agree", ["a0", "a1"], seed=1)
-    t, cpu = time.perf_counter(), time.process_time()
-    report = fb.agreement("agree")
-    print(
-        f"{name}: agreement on {answers:,} answers: {time.perf_counter() - t:.1f} s "
-        f"({time.process_time() - cpu:.1f} s CPU, alpha {report.alpha:.3f})",
-        flush=True,
-    )
-    fb.projects.create("latency", "pairwise", overlap=3)
-    fb.import_records("latency", make_input(20000, work))
-    for i in range(50):
-        fb.users.add(f"lat{i}", "annotator", password=f"pw-lat{i}-long")
-        fb.projects.add_member("latency", f"lat{i}", "annotator")
-    fb.close()
-    for clients in (1, 10, 50):
-        p50, p95, n = latency(db_url, clients, seconds)
+    if only & {"import", "export"}:
+        data = make_input(records, work)
+        fb.projects.create("bulk", "pairwise", overlap=1)
+        t, cpu = time.perf_counter(), time.process_time()
+        summary = fb.import_records("bulk", data)
         print(
-            f"{name}: next+submit with {clients:>2} annotators: p50 {p50:.1f} ms, p95 {p95:.1f} ms ({n:,} round trips)"
+            f"{name}: import {summary.added:,} records: {time.perf_counter() - t:.1f} s "
+            f"({time.process_time() - cpu:.1f} s CPU in this process; load average {os.getloadavg()[0]:.1f})",
+            flush=True,
         )
+    if "export" in only:
+        fill_answers(fb, "bulk", ["a0"] if fb.users.add("a0", "annotator") else [])
+        t = time.perf_counter()
+        out = fb.export("bulk", "trl-dpo", work / f"{name}-dpo.jsonl")
+        print(
+            f"{name}: export {out.records:,} answered records -> {out.rows:,} trl-dpo rows: "
+            f"{time.perf_counter() - t:.1f} s (load average {os.getloadavg()[0]:.1f})",
+            flush=True,
+        )
+    if "agreement" in only:
+        fb.projects.create("agree", "pairwise", overlap=2)
+        fb.import_records("agree", make_input(records // 2, work))
+        fb.users.add("b0", "annotator")
+        fb.users.add("b1", "annotator")
+        answers = fill_answers(fb, "agree", ["b0", "b1"], seed=1)
+        t, cpu = time.perf_counter(), time.process_time()
+        report = fb.agreement("agree")
+        print(
+            f"{name}: agreement on {answers:,} answers: {time.perf_counter() - t:.1f} s "
+            f"({time.process_time() - cpu:.1f} s CPU, alpha {report.alpha:.3f}; "
+            f"load average {os.getloadavg()[0]:.1f})",
+            flush=True,
+        )
+    if "latency" in only:
+        fb.projects.create("latency", "pairwise", overlap=3)
+        fb.import_records("latency", make_input(20000, work))
+        clients = [int(c) for c in args.clients.split(",")]
+        for i in range(max(clients)):
+            fb.users.add(f"lat{i}", "annotator", password=f"pw-lat{i}-long")
+            fb.projects.add_member("latency", f"lat{i}", "annotator")
+    fb.close()
+    if "latency" in only:
+        for n in clients:
+            r = latency(db_url, n, args.seconds, args.think)
+            print(
+                f"{name}: next+submit with {n:>2} annotators (think {args.think:g} s): p50 {r['p50']:.1f} ms, "
+                f"p95 {r['p95']:.1f} ms ({r['n']:,} round trips, {r['per_s']:.0f}/s, server CPU "
+                f"{r['cpu_ms']:.1f} ms per round trip; load average {os.getloadavg()[0]:.1f})",
+                flush=True,
+            )
 
 
 def main() -> int:
@@ -157,15 +199,20 @@ def main() -> int:
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--db", default="sqlite,postgresql")
+    parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated parts of {PARTS}")
+    parser.add_argument("--clients", default="1,10,50", help="concurrent annotators, one latency run each")
+    parser.add_argument("--think", type=float, default=0.0, help="seconds an annotator takes per task")
     args = parser.parse_args()
+    if unknown := set(args.only.split(",")) - set(PARTS):
+        parser.error(f"--only: unknown part(s) {', '.join(sorted(unknown))}")
     work = Path(tempfile.mkdtemp(prefix="winnow-feedback-bench-"))
     for backend in args.db.split(","):
         if backend == "sqlite":
-            run(f"sqlite:///{work / 'bench.db'}", "sqlite", args.records, args.seconds, work)
+            run(f"sqlite:///{work / 'bench.db'}", "sqlite", args, work)
         else:
             cluster = start_cluster()
             try:
-                run(cluster.new_database(), "postgresql", args.records, args.seconds, work)
+                run(cluster.new_database(), "postgresql", args, work)
             finally:
                 remove(cluster)
     return 0

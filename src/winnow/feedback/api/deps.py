@@ -11,12 +11,12 @@ from __future__ import annotations
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import NoReturn
 
 from fastapi import Depends, HTTPException, Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from winnow.feedback.service import Account, Feedback, ProjectInfo
-from winnow.feedback.service.errors import NotFound
 
 COOKIE = "wfb_session"
 SESSION_SECONDS = 12 * 3600
@@ -48,11 +48,11 @@ class Sessions:
         return self.signer.dumps({"u": session.user_id, "c": session.csrf})
 
 
-def feedback(request: Request) -> Feedback:
+async def feedback(request: Request) -> Feedback:  # trivial dependencies are async: no thread hop
     return request.app.state.feedback
 
 
-def session(request: Request) -> Session:
+async def session(request: Request) -> Session:
     return request.state.session
 
 
@@ -97,12 +97,16 @@ class LoginRequired(Exception):
     """Raised for a page (not the API) when nobody is logged in: the app redirects to /login."""
 
 
-def current_user(request: Request, account: Account | None = Depends(optional_user)) -> Account:
+async def current_user(request: Request, account: Account | None = Depends(optional_user)) -> Account:
     if account is None:
-        if request.url.path.startswith("/api/"):
-            raise HTTPException(401, "log in or send an API token", headers={"WWW-Authenticate": "Bearer"})
-        raise LoginRequired
+        _not_logged_in(request)
     return account
+
+
+def _not_logged_in(request: Request) -> NoReturn:
+    if request.url.path.startswith("/api/"):
+        raise HTTPException(401, "log in or send an API token", headers={"WWW-Authenticate": "Bearer"})
+    raise LoginRequired
 
 
 @dataclass
@@ -115,22 +119,27 @@ class ProjectAccess:
         return RANK[self.role] >= RANK[role]
 
 
-def project_access(name: str, user: Account = Depends(current_user), fb: Feedback = Depends(feedback)) -> ProjectAccess:
-    """The project and the caller's role in it; a project they are not in is 404, as if it did not exist."""
-    try:
-        project = fb.projects.get(name)
-    except NotFound:
-        raise HTTPException(404, f"no project {name!r}") from None
-    role = fb.users.project_role(user, project.id)
-    if role is None:
+def project_access(name: str, request: Request, fb: Feedback = Depends(feedback)) -> ProjectAccess:
+    """The project and the caller's role in it (one query: user or token, project, membership); a
+    project they are not in is 404, as if it did not exist."""
+    token = _bearer(request)
+    user_id = request.state.session.user_id
+    if token is None and user_id is None:
+        _not_logged_in(request)
+    account, project, role = fb.projects.access(name, user_id=user_id, token=token)
+    if account is None:
+        if token is not None:
+            raise HTTPException(401, "unknown API token", headers={"WWW-Authenticate": "Bearer"})
+        _not_logged_in(request)
+    if project is None or role is None:
         raise HTTPException(404, f"no project {name!r}")
-    return ProjectAccess(project, user, role)
+    return ProjectAccess(project, account, role)
 
 
 def require(role: str):  # type: ignore[no-untyped-def]
     """A dependency: the caller's role in the project is at least ``role``."""
 
-    def check(access: ProjectAccess = Depends(project_access)) -> ProjectAccess:
+    async def check(access: ProjectAccess = Depends(project_access)) -> ProjectAccess:
         if not access.at_least(role):
             raise HTTPException(403, f"needs the {role} role in {access.project.name}")
         return access
@@ -138,7 +147,7 @@ def require(role: str):  # type: ignore[no-untyped-def]
     return check
 
 
-def admin_user(user: Account = Depends(current_user)) -> Account:
+async def admin_user(user: Account = Depends(current_user)) -> Account:
     if not user.is_admin:
         raise HTTPException(403, "needs the admin or owner role")
     return user

@@ -45,7 +45,7 @@ def load_answers(db: Database, project: ProjectInfo) -> dict[int, RecordAnswers]
     """record id → its answers (records with none are left out unless adjudicated)."""
     out: dict[int, RecordAnswers] = {}
     with db.read() as s:
-        rows = s.execute(
+        rows = s.connection().execute(  # Core rows: no ORM result processing per row
             select(
                 Assignment.record_id,
                 Record.external_id,
@@ -66,7 +66,7 @@ def load_answers(db: Database, project: ProjectInfo) -> dict[int, RecordAnswers]
             if entry is None:
                 entry = out[record_id] = RecordAnswers(record_id, external_id)
             entry.answers.append(Answer(user, value, at, seconds, version, comment))
-        adjudications = s.execute(
+        adjudications = s.connection().execute(
             select(Adjudication.record_id, Record.external_id, Adjudication.value, User.name)
             .join(Record, Record.id == Adjudication.record_id)
             .join(User, User.id == Adjudication.user_id)

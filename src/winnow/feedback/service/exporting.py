@@ -35,6 +35,7 @@ from winnow.feedback.store import Database, Record
 
 FORMATS = ("winnow", *TRAINER_FORMATS)
 WINNOW_KINDS = ("conversation", "preference", "unpaired", "rated")
+RECORD_COLUMNS = (Record.id, Record.external_id, Record.data, Record.swap)
 
 
 @dataclass
@@ -141,7 +142,12 @@ def iter_export(
     for start in range(0, len(entries), 1000):
         chunk = entries[start : start + 1000]
         with db.read() as s:
-            records = {r.id: r for r in s.scalars(select(Record).where(Record.id.in_([e.record_id for e in chunk])))}
+            records = {  # plain rows (id, external_id, data, swap), no ORM object per record
+                r.id: r
+                for r in s.connection().execute(
+                    select(*RECORD_COLUMNS).where(Record.id.in_([e.record_id for e in chunk]))
+                )
+            }
         for entry in chunk:
             summary.records += 1
             answer = consensus(project, entry)

@@ -15,18 +15,20 @@ from typing import Any
 import orjson
 import pyarrow as pa
 import xxhash
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from winnow.errors import InputError, WinnowError
 from winnow.feedback.service.errors import FeedbackError
 from winnow.feedback.service.items import require_fits
 from winnow.feedback.service.projects import ProjectInfo
 from winnow.feedback.service.users import now
-from winnow.feedback.store import Assignment, Database, ImportBatch, Record
+from winnow.feedback.store import Database, ImportBatch, Record, json_text
+from winnow.feedback.store.models import OPEN
 from winnow.records import CONVERSATION_COLUMNS, decode_meta
 
 MAX_LINE_BYTES = 64 << 20  # a JSON Lines row longer than this fails the import (a 2 GB line never reaches memory)
 CHUNK = 2000  # records per INSERT round
+ANALYZE_AFTER = 10_000  # PostgreSQL: refresh the planner statistics after an import this large
 
 
 @dataclass
@@ -109,27 +111,36 @@ def import_records(db: Database, project: ProjectInfo, path: str | Path, fmt: st
             batch = ImportBatch(project_id=project.id, path=str(path), created_at=now())
             s.add(batch)
             s.flush()
+            # a project with no records yet needs no lookup of the ids it already holds
+            fresh_project = s.scalar(select(Record.id).where(Record.project_id == project.id).limit(1)) is None
             seen: set[str] = set()
             for table in read_batches(path, fmt):
                 if "kind" not in table.column_names:
                     raise FeedbackError(f"import: {path} holds documents, not conversations or preferences")
                 rows = table.to_pylist()
                 for start in range(0, len(rows), CHUNK):
-                    _insert_chunk(s, project, batch.id, rows[start : start + CHUNK], seen, summary)
+                    chunk = rows[start : start + CHUNK]
+                    _insert_chunk(db, s, project, batch.id, chunk, seen, summary, lookup=not fresh_project)
             batch.records, batch.duplicates = summary.added, summary.duplicates
     except InputError:
         raise
     except (OSError, orjson.JSONDecodeError) as error:
         raise WinnowError(f"import: {path}: {error}") from None
+    if db.postgres and summary.added >= ANALYZE_AFTER:
+        db.analyze("records", "assignments")  # the planner's row counts, so the queue query keeps its index
     summary.seconds = time.perf_counter() - started
     return summary
 
 
-def _insert_chunk(s, project: ProjectInfo, import_id: int, rows: list[dict], seen: set[str], summary) -> None:  # type: ignore[no-untyped-def]
+def _insert_chunk(
+    db, s, project: ProjectInfo, import_id: int, rows: list[dict], seen: set[str], summary, lookup: bool
+) -> None:  # type: ignore[no-untyped-def]
     ids = [str(r["id"]) for r in rows]
-    existing = set(
-        s.scalars(select(Record.external_id).where(Record.project_id == project.id, Record.external_id.in_(ids)))
-    )
+    existing: set[str] = set()
+    if lookup:
+        existing = set(
+            s.scalars(select(Record.external_id).where(Record.project_id == project.id, Record.external_id.in_(ids)))
+        )
     fresh = []
     for row, rid in zip(rows, ids, strict=True):
         if rid in existing or rid in seen:
@@ -138,15 +149,14 @@ def _insert_chunk(s, project: ProjectInfo, import_id: int, rows: list[dict], see
         seen.add(rid)
         data = _record_data(row)
         require_fits(project.task, data, f"{row.get('input_file') or summary.path}: record {rid}")
-        fresh.append({"project_id": project.id, "external_id": rid, "import_id": import_id, "data": data,
-                      "swap": swap_of(rid)})  # fmt: skip
+        fresh.append((rid, json_text(data), swap_of(rid)))
     if not fresh:
         return
-    record_ids = s.scalars(insert(Record).returning(Record.id, sort_by_parameter_order=True), fresh).all()
-    slots = [
-        {"project_id": project.id, "record_id": rid, "slot": k, "state": "open"}
-        for rid in record_ids
-        for k in range(project.overlap)
+    keys = db.reserve_ids(s, "records", len(fresh))
+    records = [
+        (key, project.id, rid, import_id, data, swap) for key, (rid, data, swap) in zip(keys, fresh, strict=True)
     ]
-    s.execute(insert(Assignment), slots)
-    summary.added += len(record_ids)
+    db.bulk_insert(s, "records", ("id", "project_id", "external_id", "import_id", "data", "swap"), records)
+    slots = [(project.id, row[0], k, OPEN) for row in records for k in range(project.overlap)]
+    db.bulk_insert(s, "assignments", ("project_id", "record_id", "slot", "state"), slots)
+    summary.added += len(records)

@@ -3,15 +3,16 @@ members."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 
 from winnow.feedback.service.errors import FeedbackError, NotFound
 from winnow.feedback.service.questions import Question, make_question
-from winnow.feedback.service.users import Account, check_role, now
-from winnow.feedback.store import Database, Member, Project, User
+from winnow.feedback.service.users import Account, check_role, now, token_hash
+from winnow.feedback.store import ApiToken, Database, Member, Project, User
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,26 @@ class Projects:
                 raise NotFound(f"no project {name!r}")
             return info(p)
 
+    def access(
+        self, name: str, user_id: int | None = None, token: str | None = None
+    ) -> tuple[Account | None, ProjectInfo | None, str | None]:
+        """Who asks (by user id, or by API token) and their role in project ``name``, in one query:
+        (None, None, None) for no such active user; (account, None, None) for no such project;
+        the role is None when a non-admin is not a member."""
+        if token is not None:
+            params = {"name": name, "token_hash": token_hash(token)}
+        else:
+            params = {"name": name, "user_id": user_id}
+        with self.db.read() as s:
+            row = s.execute(_access_statement(token is not None), params).first()
+            if row is None:
+                return None, None, None
+            uid, uname, urole, project, member_role = row
+            account = Account(uid, uname, urole)
+            if project is None:
+                return account, None, None
+            return account, info(project), (urole if account.is_admin else member_role)
+
     def by_id(self, project_id: int) -> ProjectInfo:
         with self.db.read() as s:
             p = s.get(Project, project_id)
@@ -114,3 +135,20 @@ class Projects:
                 select(User.name, Member.role).join(Member, Member.user_id == User.id).where(Member.project_id == p.id)
             )
             return sorted((name, role) for name, role in rows)
+
+
+@functools.cache
+def _access_statement(by_token: bool):  # type: ignore[no-untyped-def]
+    """The query of ``Projects.access``, built once (``name`` and ``user_id`` or ``token_hash`` bound)."""
+    query = (
+        select(User.id, User.name, User.role, Project, Member.role)
+        .select_from(User)
+        .outerjoin(Project, Project.name == bindparam("name"))
+        .outerjoin(Member, (Member.project_id == Project.id) & (Member.user_id == User.id))
+        .where(User.active.is_(True))
+    )
+    if by_token:
+        query = query.join(ApiToken, ApiToken.user_id == User.id).where(ApiToken.token_hash == bindparam("token_hash"))
+    else:
+        query = query.where(User.id == bindparam("user_id"))
+    return query.limit(1)

@@ -9,11 +9,12 @@ retrying after a lost reply) is acknowledged again, not stored twice."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from winnow.feedback.service.errors import Conflict, NotFound
@@ -70,9 +71,9 @@ class Tasks:
                 )
                 if mine is not None:
                     return self._task(s, project, mine)
-                candidate = s.execute(self._queue(project, user)).first()
+                candidate = s.execute(*self._queue(project, user)).first()
                 if candidate is None:
-                    candidate = s.execute(self._queue(project, user, expired=True)).first()
+                    candidate = s.execute(*self._queue(project, user, expired=True)).first()
                 if candidate is None:
                     return None
                 slot_id, state = candidate
@@ -90,22 +91,12 @@ class Tasks:
 
     def _queue(self, project: ProjectInfo, user: Account, expired: bool = False):  # type: ignore[no-untyped-def]
         """The first slot open to this user, in record order (an index range scan on ix_assignments_queue);
-        with ``expired``, the first lease left idle past LEASE instead."""
-        mine = aliased(Assignment)
-        query = select(Assignment.id, Assignment.state).where(Assignment.project_id == project.id)
+        with ``expired``, the first lease left idle past LEASE instead. The statement is built once
+        (its values are bound parameters) and executed with this call's values."""
+        params = {"project_id": project.id, "user_id": user.id}
         if expired:
-            query = query.where(Assignment.state == LEASED, Assignment.leased_at < now() - LEASE)
-        else:
-            query = query.where(Assignment.state == OPEN)
-        query = (
-            query.where(~exists().where(mine.record_id == Assignment.record_id, mine.user_id == user.id))
-            .where(~exists().where(Skip.record_id == Assignment.record_id, Skip.user_id == user.id))
-            .order_by(Assignment.record_id, Assignment.slot)
-            .limit(1)
-        )
-        if self.db.postgres:
-            query = query.with_for_update(skip_locked=True, of=Assignment)
-        return query
+            params["cutoff"] = now() - LEASE
+        return _queue_statement(self.db.postgres, expired), params
 
     def _own(self, s, assignment_id: int, user: Account) -> Assignment:  # type: ignore[no-untyped-def]
         a = s.get(Assignment, assignment_id)
@@ -217,6 +208,27 @@ class Tasks:
                     s.scalar(select(func.count()).where(Skip.project_id == project.id, Skip.user_id == user.id)) or 0
                 )
             return Progress(done, skipped, records, records - (open_records or 0), answers, slots)
+
+
+@functools.cache
+def _queue_statement(postgres: bool, expired: bool):  # type: ignore[no-untyped-def]
+    """The queue query of ``Tasks._queue``, with ``project_id``, ``user_id`` (and ``cutoff``) bound."""
+    mine = aliased(Assignment)
+    user_id = bindparam("user_id")
+    query = select(Assignment.id, Assignment.state).where(Assignment.project_id == bindparam("project_id"))
+    if expired:
+        query = query.where(Assignment.state == LEASED, Assignment.leased_at < bindparam("cutoff"))
+    else:
+        query = query.where(Assignment.state == OPEN)
+    query = (
+        query.where(~exists().where(mine.record_id == Assignment.record_id, mine.user_id == user_id))
+        .where(~exists().where(Skip.record_id == Assignment.record_id, Skip.user_id == user_id))
+        .order_by(Assignment.record_id, Assignment.slot)
+        .limit(1)
+    )
+    if postgres:
+        query = query.with_for_update(skip_locked=True, of=Assignment)
+    return query
 
 
 def _aware(stamp):  # type: ignore[no-untyped-def]

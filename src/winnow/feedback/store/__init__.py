@@ -1,6 +1,6 @@
 """The database: SQLAlchemy 2 models (``models``), engines and sessions (``db``), Alembic migrations."""
 
-from winnow.feedback.store.db import Database, migrate
+from winnow.feedback.store.db import Database, json_text, migrate
 from winnow.feedback.store.models import (
     Adjudication,
     ApiToken,
@@ -30,5 +30,6 @@ __all__ = [
     "Setting",
     "Skip",
     "User",
+    "json_text",
     "migrate",
 ]

@@ -2,14 +2,25 @@
 starts with ``BEGIN IMMEDIATE`` (it takes the write lock first, so two writers never both read a
 free slot and then fail to upgrade); reads use a second engine with plain ``BEGIN``. PostgreSQL runs
 at READ COMMITTED; the slot UPDATEs re-check their condition on the locked row, and the queue query
-uses ``FOR UPDATE SKIP LOCKED`` so concurrent annotators do not queue on the same slot."""
+uses ``FOR UPDATE SKIP LOCKED`` so concurrent annotators do not queue on the same slot.
+
+SQLite has one writer at a time anyway; within a process the writers queue on a Python lock first,
+so a waiting thread sleeps until the lock is free instead of polling SQLite's busy handler (across
+worker processes the busy timeout still orders them). JSON columns are written and read with orjson.
+
+Bulk inserts (an import) go through the driver: ``executemany`` on SQLite, ``COPY … FROM STDIN`` on
+PostgreSQL, with the primary keys reserved first (a record's slots need its id, and neither path
+returns one)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import orjson
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,10 +28,21 @@ from sqlalchemy.orm import Session, sessionmaker
 from winnow.errors import WinnowError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+LOCK_SECONDS = 30  # as SQLite's busy timeout: past it, the write goes on to SQLite's own lock
+
+
+def json_text(value: Any) -> str:
+    """A JSON column's text (orjson; keys that are not strings are written as strings)."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+JSON_ARGS = {"json_serializer": json_text, "json_deserializer": orjson.loads}
 
 
 def _sqlite_engine(url: str, immediate: bool) -> Engine:
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, pool_pre_ping=False)
+    engine = create_engine(
+        url, connect_args={"timeout": 30, "check_same_thread": False}, pool_pre_ping=False, **JSON_ARGS
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -51,12 +73,13 @@ class Database:
             self.engine = _sqlite_engine(url, immediate=True)
             self.read_engine = _sqlite_engine(url, immediate=False)
         elif self.dialect == "postgresql":
-            self.engine = create_engine(url, pool_size=20, max_overflow=40, pool_pre_ping=True)
+            self.engine = create_engine(url, pool_size=20, max_overflow=40, **JSON_ARGS)
             self.read_engine = self.engine
         else:
             raise WinnowError(f"unsupported database {url!r}: use sqlite:///FILE or postgresql+psycopg://…")
         self._write = sessionmaker(self.engine, expire_on_commit=False)
         self._read = sessionmaker(self.read_engine, expire_on_commit=False)
+        self._lock = threading.Lock() if self.dialect == "sqlite" else None
 
     @property
     def postgres(self) -> bool:
@@ -65,13 +88,47 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A write transaction: committed when the block ends, rolled back on an exception."""
-        with self._write() as session, session.begin():
-            yield session
+        locked = self._lock is not None and self._lock.acquire(timeout=LOCK_SECONDS)
+        try:
+            with self._write() as session, session.begin():
+                yield session
+        finally:
+            if locked:
+                self._lock.release()  # type: ignore[union-attr]
 
     @contextmanager
     def read(self) -> Iterator[Session]:
         with self._read() as session, session.begin():
             yield session
+
+    def reserve_ids(self, session: Session, table: str, n: int) -> list[int]:
+        """``n`` fresh primary keys of ``table`` for rows this write transaction inserts itself."""
+        if self.postgres:
+            sql = f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, {int(n)})"
+            return list(session.connection().exec_driver_sql(sql).scalars())
+        # SQLite: the write transaction (BEGIN IMMEDIATE) holds the database's write lock
+        first = session.connection().exec_driver_sql(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").scalar_one()
+        return list(range(first, first + n))
+
+    def bulk_insert(self, session: Session, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+        """Insert plain rows (JSON columns already as text) in the session's transaction."""
+        if not rows:
+            return
+        names = ", ".join(columns)
+        if self.postgres:
+            raw = session.connection().connection.driver_connection
+            with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:  # type: ignore[union-attr]
+                for row in rows:
+                    copy.write_row(row)
+            return
+        marks = ", ".join("?" * len(columns))
+        session.connection().exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+
+    def analyze(self, *tables: str) -> None:
+        """Refresh the planner's statistics of ``tables`` (after a big import)."""
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            for table in tables:
+                connection.exec_driver_sql(f"ANALYZE {table}")
 
     def dispose(self) -> None:
         self.engine.dispose()
