@@ -39,3 +39,13 @@ class Timer:
 
     def __exit__(self, *exc: object) -> None:
         self.seconds = time.perf_counter() - self.start
+
+
+def print_ablation(result) -> None:
+    """An ablation's verdicts and paired differences (variant − baseline, 95% t interval), per model size."""
+    for summary in result.sizes:
+        print(summary.size, summary.verdicts)
+        for d in summary.differences:
+            print(
+                f"  {d.eval_set:20s} {d.metric:8s} {d.mean:+.4f} ± {d.half_width:.4f}  better on {d.better_seeds}/{d.n} seeds"
+            )
