@@ -11,7 +11,8 @@
    ``--raw-docs`` documents of the corpus, by id hash: at these budgets a model sees well under one
    epoch of either, and tokenising all 355 MB would take longer than the training).
 4. Runs benchmarks/ablation_real.yaml (``--tokens`` overrides its budget) into
-   benchmarks/work/ablation-real/ablation/ and prints the verdict and the paired differences."""
+   benchmarks/work/ablation-real/ablation/ (``--out``; resumed, so a finished run is not trained again) and
+   prints the verdict and the paired differences."""
 
 from __future__ import annotations
 
@@ -105,6 +106,7 @@ def main() -> None:
     parser.add_argument("--raw-docs", type=int, default=8000)
     parser.add_argument("--aside", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--out", default=str(WORK / "ablation"), help="the ablation's output directory (resumed)")
     args = parser.parse_args()
     os.chdir(ROOT)  # the yaml's paths are relative to the repository root
     if not (WORK / "raw.jsonl.zst").is_file():
@@ -113,7 +115,7 @@ def main() -> None:
     if args.tokens:
         config = config.model_copy(update={"tokens": args.tokens})
     began = time.perf_counter()
-    result = ablate(config, WORK / "ablation", resume=True)
+    result = ablate(config, args.out, resume=True)
     print(f"ablation wall {time.perf_counter() - began:.0f} s, {config.tokens:,} tokens per run")
     print_ablation(result)
     for summary in result.sizes:
