@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 import zstandard
+from common import print_ablation
 
 from winnow.evaluate.ablate import ablate
 from winnow.evaluate.config import AblationConfig
@@ -81,12 +82,7 @@ def main() -> None:
     began = time.perf_counter()
     result = ablate(config, root / "ablation", resume=True)
     print(f"wall {time.perf_counter() - began:.0f} s")
-    for summary in result.sizes:
-        print(summary.size, summary.verdicts)
-        for d in summary.differences:
-            print(
-                f"  {d.eval_set:20s} {d.metric:8s} {d.mean:+.4f} ± {d.half_width:.4f}  better on {d.better_seeds}/{d.n} seeds"
-            )
+    print_ablation(result)
     for run in result.runs:
         clean = next(s.value for s in run.scores if s.eval_set == "clean-kept-aside")
         print(

@@ -51,3 +51,13 @@ def corpus_embedding_model(docs: int = 3000, dim: int = 128) -> Path:
 
         train_embeddings(read_texts(str(corpus_head(docs))), model, EmbeddingParams(dim=dim), f"corpus-{docs}")
     return model
+
+
+def print_ablation(result) -> None:
+    """An ablation's verdicts and paired differences (variant − baseline, 95% t interval), per model size."""
+    for summary in result.sizes:
+        print(summary.size, summary.verdicts)
+        for d in summary.differences:
+            print(
+                f"  {d.eval_set:20s} {d.metric:8s} {d.mean:+.4f} ± {d.half_width:.4f}  better on {d.better_seeds}/{d.n} seeds"
+            )

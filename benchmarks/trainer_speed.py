@@ -1,10 +1,12 @@
 """Training tokens/s of ``winnow.evaluate.trainer.train`` vs a plain reference loop (nanoGPT-style:
 random windows sliced from one np.memmap, same model, same optimizer), on the default proxy size.
 
-    nice .venv/bin/python benchmarks/trainer_speed.py [--steps 40] [--threads 1]
+    nice .venv/bin/python benchmarks/trainer_speed.py [--steps 40] [--threads 1] [--repeats 1]
 
 Both train on the same ``winnow tokenize`` output of the corpus excerpt; the ratio says whether
-Winnow's data loading (TokenDataset + WindowSampler), schedule and logging cost anything."""
+Winnow's data loading (TokenDataset + WindowSampler), schedule and logging cost anything.
+``--repeats N`` runs N interleaved pairs (trainer, then reference) and prints each ratio and their
+median: on a shared machine the load moves between runs, and one pair says little."""
 
 from __future__ import annotations
 
@@ -48,6 +50,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     size = ModelSize()
@@ -58,11 +61,17 @@ def main() -> None:
         spec = TrainSpec(
             model=size, tokens=args.steps * 16 * size.context, threads=args.threads, checkpoint_every=10**9
         )
-        ours = train(Path(tmp) / "tokens", spec, Path(tmp) / "run")
-        reference = reference_loop(Path(tmp) / "tokens", spec, ours.vocab_size)
+        ratios = []
+        for k in range(args.repeats):
+            ours = train(Path(tmp) / "tokens", spec, Path(tmp) / f"run-{k}")
+            reference = reference_loop(Path(tmp) / "tokens", spec, ours.vocab_size)
+            ratios.append(ours.tokens_per_second / reference)
+            print(
+                f"pair {k + 1}: winnow trainer {ours.tokens_per_second:,.0f} tokens/s, reference loop "
+                f"{reference:,.0f} tokens/s, ratio {ratios[-1]:.1%}"
+            )
     print(f"default size: {ours.parameters:,} parameters, context {size.context}, batch 16, {args.threads} thread(s)")
-    print(f"winnow trainer: {ours.tokens_per_second:,.0f} tokens/s   reference loop: {reference:,.0f} tokens/s")
-    print(f"ratio: {ours.tokens_per_second / reference:.1%} of the reference loop")
+    print(f"median ratio over {len(ratios)} pair(s): {sorted(ratios)[len(ratios) // 2]:.1%} of the reference loop")
 
 
 if __name__ == "__main__":

@@ -134,7 +134,8 @@ def _train_and_score(config, size, seed, variant, tokens_dir, run_dir, scorer, d
 
 
 def summarize(config: AblationConfig, runs: list[RunScores], size: str) -> SizeSummary:
-    """Mean ± std per variant and eval set, paired differences against the baseline, verdicts, ranking."""
+    """Mean ± std per variant and eval set, paired differences against the baseline, verdicts, ranking
+    (the last two on the ``text`` eval sets only: the same bytes for every variant, kept aside from all)."""
     mine = [r for r in runs if r.size == size]
     by: dict[str, dict[str, dict[int, float]]] = {}
     metric: dict[str, str] = {}
@@ -144,6 +145,8 @@ def summarize(config: AblationConfig, runs: list[RunScores], size: str) -> SizeS
             metric[s.eval_set] = s.metric
     cells = {v: {e: cell(list(seeds.values())) for e, seeds in sets.items()} for v, sets in by.items()}
     baseline = config.baseline_name()
+    # the verdict and the ranking: only the text sets kept aside from every variant, never a variant's own split
+    shared = [e.name for e in config.eval if e.kind == "text" and e.name in metric]
     differences, verdicts = [], {}
     for variant in by:
         if variant == baseline:
@@ -154,10 +157,16 @@ def summarize(config: AblationConfig, runs: list[RunScores], size: str) -> SizeS
             if e in by[baseline]
         ]
         differences.extend(diffs)
-        verdicts[variant] = verdict(diffs)
-    bpb_sets = [e for e, m in metric.items() if m == "bpb"]
-    means = {v: sum(cells[v][e].mean for e in bpb_sets) / max(1, len(bpb_sets)) for v in cells}
-    return SizeSummary(size=size, cells=cells, differences=differences, verdicts=verdicts, ranking=ranking(means))
+        verdicts[variant] = verdict(diffs, shared)
+    means = {v: sum(cells[v][e].mean for e in shared) / max(1, len(shared)) for v in cells}
+    return SizeSummary(
+        size=size,
+        cells=cells,
+        differences=differences,
+        verdicts=verdicts,
+        verdict_sets=shared,
+        ranking=ranking(means),
+    )
 
 
 def _link_from_variants(result: AblationResult, out: Path, data: dict[str, str]) -> None:

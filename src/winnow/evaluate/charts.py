@@ -1,14 +1,15 @@
 """Inline SVG charts of the ablation report: loss curves and mean ± std dot plots.
 
-Own code rather than ``winnow.report.svg``: the import contract keeps ``evaluate`` and ``report``
-independent siblings. Same look (palette, classes), so the two reports read alike."""
+Own charts rather than ``winnow.report.svg``: the import contract keeps ``evaluate`` and ``report``
+independent siblings; the pieces both need (palette, ``<svg>`` tag, legend) are in ``winnow.svgparts``,
+so the two reports look alike."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from html import escape
 
-PALETTE = ("#3b6ea8", "#d9822b", "#5a9e6f", "#b5485d", "#7d64a8", "#8c7a5b")
+from winnow import svgparts
 
 
 def line_chart(
@@ -25,7 +26,7 @@ def line_chart(
     y1 = y1 if y1 > y0 else y0 + 1
     sx = lambda x: left + (width - left - right) * (x - x0) / ((x1 - x0) or 1)  # noqa: E731
     sy = lambda y: top + (height - top - bottom) * (1 - (y - y0) / (y1 - y0))  # noqa: E731
-    parts = [_open(width, height, title), _legend(list(series), left)]
+    parts = [svgparts.svg_open(width, height, title), svgparts.legend(list(series), left)]
     for k in range(5):
         value = y0 + (y1 - y0) * k / 4
         parts.append(f'<line class="grid" x1="{left}" x2="{width - right}" y1="{sy(value):.1f}" y2="{sy(value):.1f}"/>')
@@ -34,7 +35,7 @@ def line_chart(
     parts.append(f'<text x="12" y="{top - 10}">{escape(y_label)}</text>')
     parts.append(f'<text x="{width - right}" y="{height - 20}" text-anchor="end">{x1:,.0f}</text>')
     for k, (name, runs) in enumerate(series.items()):
-        color = PALETTE[k % len(PALETTE)]
+        color = svgparts.color(k)
         for run in runs:
             path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in run)
             parts.append(
@@ -51,7 +52,7 @@ def dot_chart(rows: Sequence[str], values: dict[str, list[tuple[float, float]]],
         return '<p class="empty">nothing to show</p>'
     label_width, row_height, top = min(260, 12 + 7 * max(len(r) for r in rows)), 26, 24
     height = top + row_height * len(rows) + 8
-    parts = [_open(width, height, title), _legend(list(values), label_width)]
+    parts = [svgparts.svg_open(width, height, title), svgparts.legend(list(values), label_width)]
     plot = width - label_width - 30
     for i, row in enumerate(rows):
         y = top + i * row_height + row_height / 2
@@ -63,7 +64,7 @@ def dot_chart(rows: Sequence[str], values: dict[str, list[tuple[float, float]]],
         parts.append(f'<text x="{label_width - 6}" y="{y + 4:.1f}" text-anchor="end">{escape(row)}</text>')
         parts.append(f'<line class="grid" x1="{label_width}" x2="{width - 10}" y1="{y:.1f}" y2="{y:.1f}"/>')
         for k, (name, (mean, std)) in enumerate(zip(values, cells, strict=True)):
-            color = PALETTE[k % len(PALETTE)]
+            color = svgparts.color(k)
             dy = y + (k - (len(values) - 1) / 2) * 5
             parts.append(
                 f'<line x1="{sx(mean - std):.1f}" x2="{sx(mean + std):.1f}" y1="{dy:.1f}" y2="{dy:.1f}" '
@@ -75,19 +76,3 @@ def dot_chart(rows: Sequence[str], values: dict[str, list[tuple[float, float]]],
             )
     parts.append("</svg>")
     return "".join(parts)
-
-
-def _legend(names: Sequence[str], x: float) -> str:
-    parts = []
-    for k, name in enumerate(names):
-        parts.append(f'<rect x="{x}" y="4" width="12" height="12" fill="{PALETTE[k % len(PALETTE)]}"/>')
-        parts.append(f'<text x="{x + 16}" y="14" class="legend">{escape(name)}</text>')
-        x += 16 + 7.5 * len(name) + 24
-    return "".join(parts)
-
-
-def _open(width: int, height: int, title: str) -> str:
-    return (
-        f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>'
-    )

@@ -50,10 +50,19 @@ def _overview(result: AblationResult) -> str:
     else:
         rankings = "; ".join(f"{s.size}: {' < '.join(s.ranking)}" for s in result.sizes)
         check = f"ranking by mean bpb {'holds' if result.ranking_holds else 'does NOT hold'} across sizes ({rankings})"
+    sets = sorted({e for s in result.sizes for e in s.verdict_sets})
+    basis = (
+        f"The verdict and the ranking use only the bits-per-byte sets kept aside from every variant: {', '.join(sets)}. "
+        if sets
+        else "No bits-per-byte set is kept aside from every variant (kind: text), so there is no verdict. "
+    )
+    basis += (
+        "Each variant's own held-out split (heldout/…) is in the tables but not in the verdict: it differs per variant."
+    )
     return (
         "<h2>Verdict</h2>"
         f'<ul class="verdict">{"".join(items) or "<li>one variant: nothing to compare</li>"}</ul>'
-        f"<p>{escape(check)}</p>"
+        f"<p>{escape(check)}</p><p>{escape(basis)}</p>"
         '<p class="note">bpb = bits per UTF-8 byte of the eval text (lower is better, tokenizer-independent); '
         "differences are paired by seed (same initial weights and batch positions), with a 95% Student t interval.</p>"
     )

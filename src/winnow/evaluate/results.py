@@ -38,7 +38,8 @@ class SizeSummary(BaseModel):
     cells: dict[str, dict[str, Cell]]  # variant -> eval set -> mean ± std over seeds
     differences: list[PairedDifference]  # every variant but the baseline, against the baseline
     verdicts: dict[str, str]  # variant -> sentence
-    ranking: list[str]  # best first, by the mean bpb over the bpb eval sets
+    verdict_sets: list[str] = []  # the eval sets the verdict and ranking use: text sets kept aside from every variant
+    ranking: list[str]  # best first, by the mean bpb over verdict_sets
 
 
 class VariantInfo(BaseModel):

@@ -6,7 +6,7 @@ import math
 from collections.abc import Sequence
 from html import escape
 
-PALETTE = ("#3b6ea8", "#d9822b", "#5a9e6f", "#b5485d", "#7d64a8", "#8c7a5b")
+from winnow import svgparts
 
 
 def fmt(value: float) -> str:
@@ -32,8 +32,8 @@ def bar_chart(
     height = legend + row_height * len(labels) + 8
     top = max((max(values) for values in series if len(values)), default=0) or 1
     plot = width - label_width - 90
-    parts = [_open(width, height, title)]
-    parts.append(_legend(names if len(names) > 1 else (), label_width))
+    parts = [svgparts.svg_open(width, height, title)]
+    parts.append(svgparts.legend(names if len(names) > 1 else (), label_width))
     for i, label in enumerate(labels):
         y = legend + i * row_height
         short = label if len(label) <= 44 else label[:41] + "…"
@@ -45,7 +45,7 @@ def bar_chart(
             value = values[i]
             w = max(1.0, plot * value / top) if value else 0
             by = y + k * bar_height
-            color = PALETTE[k % len(PALETTE)]
+            color = svgparts.color(k)
             tip = f"{label}: {fmt(value)}" + (f" ({names[k]})" if names else "")
             parts.append(
                 f'<rect class="bar" x="{label_width}" y="{by}" width="{w:.1f}" height="{bar_height - 2}" fill="{color}">'
@@ -80,8 +80,8 @@ def histogram(
     top = step * ticks
     slot = plot_w / len(bins)
     bar_w = max(1.0, (slot - 2) / len(series))
-    parts = [_open(width, height, title)]
-    parts.append(_legend(names, left))
+    parts = [svgparts.svg_open(width, height, title)]
+    parts.append(svgparts.legend(names, left))
     for tick in range(ticks + 1):
         value = step * tick
         y = top_pad + plot_h - plot_h * tick / ticks
@@ -94,7 +94,7 @@ def histogram(
             tip = f"{names[k]}: {s[i]:,} documents of {fmt(round(edges[i]))}–{fmt(round(edges[i + 1]))} {x_label}"
             parts.append(
                 f'<rect class="bar" x="{x:.1f}" y="{top_pad + plot_h - h:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
-                f'fill="{PALETTE[k % len(PALETTE)]}"><title>{escape(tip)}</title></rect>'
+                f'fill="{svgparts.color(k)}"><title>{escape(tip)}</title></rect>'
             )
         if j % 2 == 0:
             parts.append(
@@ -119,24 +119,8 @@ def _nice_step(at_least: float) -> int:
         magnitude *= 10
 
 
-def _legend(names: Sequence[str], x: float) -> str:
-    parts = []
-    for k, name in enumerate(names):
-        parts.append(f'<rect x="{x}" y="4" width="12" height="12" fill="{PALETTE[k % len(PALETTE)]}"/>')
-        parts.append(f'<text x="{x + 16}" y="14" class="legend">{escape(name)}</text>')
-        x += 16 + 7.5 * len(name) + 24  # ~7.5 px per character at the legend's 12 px font
-    return "".join(parts)
-
-
 def _short(value: float) -> str:
     for unit, size in (("M", 1e6), ("k", 1e3)):
         if value >= size:
             return f"{value / size:.3g}{unit}"
     return f"{value:.3g}"
-
-
-def _open(width: int, height: int, title: str) -> str:
-    return (
-        f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>'
-    )
