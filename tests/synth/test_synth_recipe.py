@@ -15,12 +15,12 @@ from winnow.report.card import write_card
 LLM_STEPS = ("self_instruct", "generate_answers", "judge")
 
 
-def example_against(base_url: str, out) -> Recipe:
+def example_against(base_url: str, out, **endpoint) -> Recipe:
     data = yaml.safe_load((ROOT / "examples" / "synthetic.yaml").read_text())
     for item in data["steps"]:
         ((name, params),) = item.items()
         if name in LLM_STEPS:
-            params["endpoint"] = endpoint_for(base_url, max_retries=8)
+            params["endpoint"] = endpoint_for(base_url, max_retries=8, **endpoint)
             if name != "generate_answers":  # room for the random model's JSON strings to end
                 params["sampling"]["max_tokens"] = 700
     data["steps"][0]["self_instruct"]["instructions"] = 12
@@ -43,7 +43,10 @@ def test_synthetic_example_end_to_end_with_faults(proxy, tmp_path, monkeypatch):
     out = tmp_path / "synthetic"
     faults = ["429", "500", "truncated", "nonjson", "drop", "timeout"]
     proxy.inject(*faults)
-    manifest = run(example_against(proxy.base_url, out), workers=1)
+    # a client limit no real answer reaches on a loaded machine (only the injected timeout may time
+    # out: the counts below are exact), and the injected hang past it
+    proxy.hang_s = 9.0
+    manifest = run(example_against(proxy.base_url, out, timeout_s=8.0), workers=1)
     steps = {s.name: s for s in manifest.steps}
 
     # every injected fault was a failed attempt that a retry turned into a success: none vanished
