@@ -121,37 +121,29 @@ class Rating(BaseModel):
     score: Literal[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
 
 
-def test_structured_output_follows_the_schema(proxy, tmp_path):
+def ask_for_a_rating(ep, journal: Journal, max_tokens: int):
+    """One structured request for a :class:`Rating`, re-asked at most twice."""
+
     async def go():
-        async with Engine(endpoint(proxy.base_url), Journal(tmp_path / "j")) as engine:
+        async with Engine(ep, journal) as engine:
+            messages = [{"role": "user", "content": "Rate this."}]
             req = LLMRequest.chat(
-                "tiny",
-                [{"role": "user", "content": "Rate this."}],
-                Sampling(max_tokens=128).body(0),
-                0,
-                Rating.model_json_schema(),
+                "tiny", messages, Sampling(max_tokens=max_tokens).body(0), 0, Rating.model_json_schema()
             )
             return await ask(engine, req, Rating, max_reasks=2)
 
-    result = run_coroutine(go())
+    return run_coroutine(go())
+
+
+def test_structured_output_follows_the_schema(proxy, tmp_path):
+    result = ask_for_a_rating(endpoint(proxy.base_url), Journal(tmp_path / "j"), max_tokens=128)
     assert result.value is not None and 1 <= result.value.score <= 10, result.raw
     assert result.reasks == 0 and result.completions[0].finish_reason == "stop"  # the grammar ended it
 
 
 def test_invalid_output_is_asked_again_then_kept_with_every_raw_reply(proxy, tmp_path):
-    async def go():
-        # no schema sent: the random model's text is not JSON, so every reply is invalid
-        async with Engine(endpoint(proxy.base_url, structured="none"), Journal(tmp_path / "j")) as engine:
-            req = LLMRequest.chat(
-                "tiny",
-                [{"role": "user", "content": "Rate this."}],
-                Sampling(max_tokens=8).body(0),
-                0,
-                Rating.model_json_schema(),
-            )
-            return await ask(engine, req, Rating, max_reasks=2)
-
-    result = run_coroutine(go())
+    # no schema sent: the random model's text is not JSON, so every reply is invalid
+    result = ask_for_a_rating(endpoint(proxy.base_url, structured="none"), Journal(tmp_path / "j"), max_tokens=8)
     assert result.value is None and result.reasks == 2 and len(result.raw) == 3
     assert result.reason.startswith("invalid_output") and "after 3 replies" in result.reason
     assert len(proxy.answered()) == 3
