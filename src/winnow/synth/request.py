@@ -115,3 +115,8 @@ class Failure:
     raw: str = ""
     attempts: int = 1
     history: list[str] = field(default_factory=list)  # the cause of every failed attempt, in order
+
+    @property
+    def reason(self) -> str:
+        """``<cause>: <detail>``, as a rejected record's reason and cause columns carry it."""
+        return f"{self.cause}: {self.detail}"

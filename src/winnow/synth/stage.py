@@ -61,6 +61,11 @@ class RowOutcome:
     failure: str | None = None  # "<cause>: <detail>" of the first failed call
     raw: list[str] = field(default_factory=list)  # the raw responses of the failed calls
 
+    @classmethod
+    def of(cls, failure: Failure) -> RowOutcome:
+        """The outcome of a record whose one failed call ends it."""
+        return cls(failure=failure.reason, raw=[failure.raw])
+
 
 class Calls:
     """What a task's ``generate`` talks to: the engine, with the step's counters kept up to date."""
@@ -199,10 +204,16 @@ class LLMStage(GlobalStage):
 
     # -- records -----------------------------------------------------------------------------------
     def synthetic(
-        self, row: dict[str, Any], suffix: str, made_by: Sequence[Completion], **columns: Any
+        self,
+        row: dict[str, Any],
+        suffix: str,
+        made_by: Sequence[Completion],
+        meta_extra: dict[str, Any] | None = None,
+        **columns: Any,
     ) -> dict[str, Any]:
-        """A generated record: its id from the input's, source ``synthetic:<model>``, provenance in meta."""
-        meta = decode_meta(row.get("meta"))
+        """A generated record: its id from the input's, source ``synthetic:<model>``, provenance in meta
+        (plus ``meta_extra``'s keys)."""
+        meta = {**decode_meta(row.get("meta")), **(meta_extra or {})}
         meta.setdefault("synth", {})[self.name] = {  # one entry per generating step: the provenance chain
             "model": self.params.endpoint.model,
             "template_sha": self.template.sha,

@@ -60,7 +60,7 @@ async def ask(engine: Engine, request: LLMRequest, model: type[Model], max_reask
     for attempt in range(max_reasks + 1):
         outcome = await engine.complete(request)
         if isinstance(outcome, Failure):
-            result.reason = f"{outcome.cause}: {outcome.detail}"
+            result.reason = outcome.reason
             result.raw.append(outcome.raw)
             result.errors = outcome.history
             return result

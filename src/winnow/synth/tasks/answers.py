@@ -44,7 +44,7 @@ class GenerateAnswers(LLMStage):
         failed = [r for r in results if isinstance(r, Failure)]
         outcome = RowOutcome(raw=[f.raw for f in failed])
         if failed:
-            outcome.failure = f"{failed[0].cause}: {failed[0].detail}"
+            outcome.failure = failed[0].reason
         prompt = [{"role": m["role"], "content": m["content"]} for m in messages]
         if self.params.n == 1 and done:
             answer = {"role": "assistant", "content": done[0].text}

@@ -18,7 +18,6 @@ from typing import Any
 
 from pydantic import BaseModel, Field, create_model
 
-from winnow.records import decode_meta, encode_meta
 from winnow.steps.registry import register
 from winnow.synth.novelty import NoveltyIndex
 from winnow.synth.request import Completion, Failure
@@ -49,29 +48,25 @@ class ContinueConversation(LLMStage):
         if messages[-1]["role"] != "assistant":
             answer = await call(messages)
             if isinstance(answer, Failure):
-                return _failed(answer)
+                return RowOutcome.of(answer)
             made.append(answer)
             messages = [*messages, {"role": "assistant", "content": answer.text.strip()}]
         for _ in range(self.params.turns):
             ask_user = self.template.render(conversation=messages, record=row)
             user = await call([{"role": "user", "content": ask_user}])
             if isinstance(user, Failure):
-                return _failed(user)
+                return RowOutcome.of(user)
             if not user.text.strip():
                 return RowOutcome(failure="empty_answer: the simulated user wrote nothing", raw=[user.text])
             made.append(user)
             messages = [*messages, {"role": "user", "content": user.text.strip()}]
             answer = await call(messages)
             if isinstance(answer, Failure):
-                return _failed(answer)
+                return RowOutcome.of(answer)
             made.append(answer)
             messages = [*messages, {"role": "assistant", "content": answer.text.strip()}]
         record = self.synthetic(row, f"turns{self.params.turns}", made, kind="conversation", messages=messages)
         return RowOutcome(records=[record])
-
-
-def _failed(failure: Failure) -> RowOutcome:
-    return RowOutcome(failure=f"{failure.cause}: {failure.detail}", raw=[failure.raw])
 
 
 @functools.cache
@@ -110,13 +105,12 @@ class PersonaPromptsStep(LLMStage):
                 self.counters["dropped_prompts.similar"] += 1
                 continue
             kept.add([prompt])
-            record = self.synthetic(
-                row, f"p{i}", result.completions, kind="conversation", messages=[{"role": "user", "content": prompt}]
+            messages = [{"role": "user", "content": prompt}]
+            outcome.records.append(
+                self.synthetic(
+                    row, f"p{i}", result.completions, {"persona": persona}, kind="conversation", messages=messages
+                )
             )
-            meta = decode_meta(record["meta"])
-            meta["persona"] = persona
-            record["meta"] = encode_meta(meta)
-            outcome.records.append(record)
         if not outcome.records:
             outcome.failure = "empty_answer: no usable request in the reply"
             outcome.raw = result.raw

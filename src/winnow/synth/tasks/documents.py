@@ -93,7 +93,7 @@ class SummarizeDocuments(LLMStage):
         prompt = self.template.render(document=text, sentences=self.params.sentences, record=row)
         result = await calls.text(calls.request([{"role": "user", "content": prompt}]))
         if not isinstance(result, Completion):
-            return RowOutcome(failure=f"{result.cause}: {result.detail}", raw=[result.raw])
+            return RowOutcome.of(result)
         if not result.text.strip():
             return RowOutcome(failure="empty_answer: the model returned no summary", raw=[result.text])
         messages = [{"role": "user", "content": prompt}, {"role": "assistant", "content": result.text.strip()}]
