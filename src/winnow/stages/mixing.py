@@ -257,10 +257,11 @@ def _plan(sizes: pa.Table | None, weights: dict[str, float], total: int | None) 
         return empty, {"sources": {}}
     source = sizes.column("source").to_numpy(zero_copy_only=False).astype(str)
     unknown = sorted(set(np.unique(source)) - set(weights))
-    if unknown and OTHER_VALUES in weights:  # each value not named gets the weight of "*"
-        weights = {**{k: w for k, w in weights.items() if k != OTHER_VALUES}, **dict.fromkeys(unknown, weights["*"])}
+    named = {k: w for k, w in weights.items() if k != OTHER_VALUES}
+    if OTHER_VALUES in weights:  # each value not named gets the weight of "*"
+        named.update(dict.fromkeys(unknown, weights[OTHER_VALUES]))
         unknown = []
-    weights = {k: w for k, w in weights.items() if k != OTHER_VALUES}
+    weights = named
     if unknown:
         raise WinnowError(f"mix: records of group(s) {unknown} have no weight (weights are for {sorted(weights)})")
     if sum(weights.values()) <= 0:
