@@ -73,7 +73,11 @@ def verdict(diffs: list[PairedDifference], sets: Sequence[str]) -> str:
     """A plain sentence on the bits-per-byte sets named in ``sets`` — those kept aside from every variant
     (reference passages, documents kept aside from the corpus), e.g. 'curated beats raw on 2 of 2 …'.
     Each variant's own held-out split is left out: it differs per variant (and a deduplicated variant's
-    split is contaminated for an undeduplicated one), so it does not compare variants on equal terms."""
+    split is contaminated for an undeduplicated one), so it does not compare variants on equal terms.
+
+    The headline word counts only differences whose 95% interval excludes zero, and every set's own
+    difference is named after it: a mean over the sets would let one large loss on one set outweigh
+    wins on the others (or the reverse) and read as a verdict it is not."""
     bpb = [d for d in diffs if d.metric == "bpb" and d.eval_set in sets]
     if not bpb:
         return (
@@ -81,17 +85,27 @@ def verdict(diffs: list[PairedDifference], sets: Sequence[str]) -> str:
             "each variant's own held-out split is not comparable, so there is no verdict"
         )
     variant, baseline = bpb[0].variant, bpb[0].baseline
-    wins = [d for d in bpb if d.better]
-    sure = [d for d in wins if d.significant]
-    mean = sum(d.mean for d in bpb) / len(bpb)
-    spread = max(d.half_width for d in bpb)
-    word = "beats" if len(wins) * 2 > len(bpb) else ("ties" if len(wins) * 2 == len(bpb) else "loses to")
-    names = ", ".join(d.eval_set for d in bpb)
-    return (
-        f"{variant} {word} {baseline} on {len(wins)} of {len(bpb)} bits-per-byte eval sets kept aside "
-        f"from every variant ({names}; the 95% interval excludes zero on {len(sure)}); mean difference "
-        f"{mean:+.3f} bpb (largest interval ±{spread:.3f}, {bpb[0].n} seeds)"
+    better = [d for d in bpb if d.better and d.significant]
+    worse = [d for d in bpb if not d.better and d.significant]
+    if better and worse:
+        headline = f"{variant} vs {baseline} is mixed: better on {len(better)}, worse on {len(worse)}, of"
+    elif better:
+        headline = f"{variant} beats {baseline} on {len(better)} of"
+    elif worse:
+        headline = f"{variant} loses to {baseline} on {len(worse)} of"
+    else:
+        headline = f"{variant} and {baseline} are not told apart (no interval excludes zero) on"
+    details = "; ".join(
+        f"{d.eval_set} {d.mean:+.3f} ± {_half(d)} ({d.better_seeds} of {d.n} seeds better)" for d in bpb
     )
+    return (
+        f"{headline} {len(bpb)} bits-per-byte eval sets kept aside from every variant "
+        f"({variant} − {baseline}, bpb, mean ± 95% interval over {bpb[0].n} seeds: {details})"
+    )
+
+
+def _half(d: PairedDifference) -> str:
+    return f"{d.half_width:.3f}" if math.isfinite(d.half_width) else "∞ (one seed)"
 
 
 def ranking(means: dict[str, float]) -> list[str]:
