@@ -101,3 +101,48 @@ def test_dpo_export_follows_the_answers(fb: Feedback, hh_path: Path, tmp_path: P
     from winnow.io.chat import read_conversations
 
     assert read_conversations(str(out), format="trl").num_rows == len(rows)
+
+
+def test_judge_vs_human_alpha_equals_krippendorff_directly(fb: Feedback, hh_path: Path, tmp_path: Path) -> None:
+    """Judge scores imported with the records (chosen_score / rejected_score, as the synthetic engine's
+    judge writes them) against the human consensus, by the same α code."""
+    from collections import Counter
+
+    from sqlalchemy import select
+
+    from winnow.feedback.store import Record
+
+    rng = random.Random(3)
+    rows = [orjson.loads(line) for line in gzip.decompress(hh_path.read_bytes()).splitlines()[:30]]
+    for row in rows:  # the judge prefers the dataset's chosen side two times in three, and ties once in a while
+        row["chosen_score"], row["rejected_score"] = rng.choice([(8.0, 3.0), (8.0, 3.0), (2.0, 7.0), (5.0, 5.0)])
+    scored = tmp_path / "judged.jsonl"
+    scored.write_bytes(b"\n".join(orjson.dumps(r) for r in rows) + b"\n")
+    fb.projects.create("judged", "pairwise", overlap=3)
+    fb.import_records("judged", scored)
+    people = team(fb, "judged", 3)
+    given = answer_all(fb, "judged", people, lambda u, t: {"choice": rng.choice(["A", "A", "B", "tie"])})
+    report = fb.agreement("judged")
+
+    with fb.db.read() as s:
+        records = {r.external_id: r for r in s.scalars(select(Record))}
+    codes = {"A": 0, "tie": 1, "B": 2}
+    judge, human = [], []
+    for external_id, record in sorted(records.items()):
+        answers = [v["choice"] for (_, r), v in given.items() if r == external_id]
+        (top, n), *rest = Counter(answers).most_common()
+        if rest and rest[0][1] == n:
+            continue  # an even split has no consensus
+        first, second = record.data["chosen_score"], record.data["rejected_score"]
+        if record.swap:  # A shows the rejected side
+            first, second = second, first
+        judge.append(codes["A" if first > second else "B" if second > first else "tie"])
+        human.append(codes[top])
+    assert report.judge is not None and report.judge.records == len(judge) > 10
+    assert report.judge.agreement == pytest.approx(sum(a == b for a, b in zip(judge, human, strict=True)) / len(judge))
+    expected = krippendorff.alpha(reliability_data=np.array([judge, human], float), level_of_measurement="ordinal")
+    assert report.judge.alpha == pytest.approx(expected)
+    # records without scores have no judge to compare
+    fb.projects.create("plain", "pairwise", overlap=1)
+    fb.import_records("plain", _small(hh_path, tmp_path, 5))
+    assert fb.agreement("plain").judge is None

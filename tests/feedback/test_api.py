@@ -211,6 +211,32 @@ def test_killing_the_server_mid_submit_loses_nothing_acknowledged(
     assert stored - set(acked) <= set(doubt)  # and the others were in flight when it died
 
 
+def test_several_worker_processes_share_the_queue_without_overshoot(
+    fb: Feedback, db_url: str, hh_path: Path, tmp_path: Path
+) -> None:
+    """``serve --workers 2``: two processes take slots from one database (on SQLite they meet only at
+    its file lock, not at the in-process lock), and still no answer is lost or doubled."""
+    fb.projects.create("helpful", "pairwise", overlap=2)
+    fb.import_records("helpful", _hh(hh_path, tmp_path, 60))
+    people = team(fb, "helpful", 8)
+    acked: list[tuple[str, str]] = []
+    lock = threading.Lock()
+    with process_server(db_url, workers=2) as (url, _):
+        sessions = {u.name: login(url, u.name, password_of(u.name)) for u in people}
+        deadline = time.monotonic() + 60  # ends sooner: 120 slots
+        threads = [
+            threading.Thread(target=_annotator_loop, args=(c, name, deadline, acked, lock))
+            for name, c in sessions.items()
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    stored = _stored(fb)
+    assert sorted(acked) == stored  # every slot answered once, each acknowledged exactly once
+    assert len(stored) == 120 and set(Counter(r for _, r in stored).values()) == {2}
+
+
 @pytest.mark.parametrize("fmt", ["trl-dpo", "winnow"])
 def test_streamed_export_equals_the_file_export(fb: Feedback, hh_path: Path, tmp_path: Path, fmt: str) -> None:
     fb.projects.create("helpful", "pairwise", overlap=1)

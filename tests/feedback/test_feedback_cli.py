@@ -43,3 +43,27 @@ def test_cli_init_users_project_import_agreement_export(tmp_path: Path, hh_path:
     assert main(["feedback", "export", "helpful", "--format", "trl-dpo", "-o", str(out), "--db", db]) == 0
     assert "10 answered records -> 0 trl-dpo rows" in capsys.readouterr().out  # every record an even split
     assert out.read_text() == "" and (tmp_path / "dpo.jsonl.provenance.jsonl").exists()
+
+
+def test_cli_explicit_assignment(tmp_path: Path, hh_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    db = f"sqlite:///{tmp_path / 'f.db'}"
+    assert main(["feedback", "init", "--db", db]) == 0
+    assert main(["feedback", "user", "add", "bob", "--role", "annotator", "--db", db]) == 0
+    assert main(["feedback", "project", "create", "expert", "--task", "pairwise", "--assignment", "explicit",
+                 "--db", db]) == 0  # fmt: skip
+    assert "explicit assignment" in capsys.readouterr().out
+    assert main(["feedback", "member", "add", "expert", "bob", "--role", "annotator", "--db", db]) == 0
+    assert main(["feedback", "import", "expert", str(hh_path), "--db", db]) == 0
+    ids = tmp_path / "ids.txt"
+    ids.write_text(f"{hh_path.name}:7\n{hh_path.name}:9\n")
+    capsys.readouterr()
+    assert main(["feedback", "assign", "expert", "bob", "--records", f"@{ids}", "--db", db]) == 0
+    assert "2 of 2 records reserved for bob" in capsys.readouterr().out
+    assert main(["feedback", "assign", "expert", "bob", "--records", "missing:1", "--db", db]) == 2
+    assert "no record 'missing:1'" in capsys.readouterr().err
+    fb = Feedback.open(db)
+    p, bob = fb.projects.get("expert"), fb.users.get("bob")
+    assert fb.tasks.next(p, bob).external_id == f"{hh_path.name}:7"
+    fb.close()
+    assert main(["feedback", "unassign", "expert", "bob", "--db", db]) == 0
+    assert "1 reserved records of bob given back" in capsys.readouterr().out

@@ -51,10 +51,11 @@ def thread_server(fb: Feedback) -> Iterator[str]:
 
 
 @contextmanager
-def process_server(db_url: str) -> Iterator[tuple[str, subprocess.Popen]]:
+def process_server(db_url: str, workers: int = 1) -> Iterator[tuple[str, subprocess.Popen]]:
     port = free_port()
     env = {**os.environ, "WINNOW_FEEDBACK_DB": db_url}
     cmd = [sys.executable, "-m", "winnow.cli", "feedback", "serve", "--db", db_url, "--port", str(port)]
+    cmd += ["--workers", str(workers)]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from winnow.cli.base import add_command
 
@@ -16,6 +17,7 @@ EXAMPLES = """examples:
   winnow feedback project create helpful --task pairwise --guidelines guide.md --overlap 3 --blind
   winnow feedback member add helpful bob --role annotator
   winnow feedback import helpful out/sft/                # a Winnow output, or any conversation file
+  winnow feedback assign helpful bob --count 200         # reserve work for one annotator
   winnow feedback serve --host 127.0.0.1 --port 8642
   winnow feedback agreement helpful
   winnow feedback export helpful --format trl-dpo -o dpo.jsonl
@@ -70,6 +72,22 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--points", type=int, help="rating: points on the scale (default 5, named)")
     p.add_argument("--multi", action="store_true", help="label: several labels per record")
     p.add_argument("--suggestions", action="store_true", help="show imported judge scores as pre-annotations")
+    p.add_argument(
+        "--assignment", choices=["auto", "explicit"], default="auto",
+        help="auto: anyone takes the next open record; explicit: annotators get only what `assign` gives them",
+    )  # fmt: skip
+    _db(p)
+
+    p = add_command(inner, "assign", _assign, "reserve records for an annotator (explicit assignment)")
+    p.add_argument("project")
+    p.add_argument("user")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--records", help="record ids, comma-separated, or @FILE with one id per line")
+    which.add_argument("--count", type=int, help="this many records, the next in queue order")
+    _db(p)
+    p = add_command(inner, "unassign", _unassign, "give back the records reserved for an annotator")
+    p.add_argument("project")
+    p.add_argument("user")
     _db(p)
 
     member = add_command(inner, "member", lambda a: member.print_help() or 0, "project members")
@@ -129,21 +147,41 @@ def _user_password(args: argparse.Namespace) -> int:
 
 
 def _project_create(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     guidelines = Path(args.guidelines).read_text() if args.guidelines else ""
     extra = {"multi": True} if args.multi else {}
     labels = [x.strip() for x in args.labels.split(",") if x.strip()] if args.labels else None
     p = _open(args).projects.create(
-        args.name, args.task, guidelines, args.overlap, args.blind, args.suggestions, labels, args.points, **extra
-    )
-    print(f"project {p.name}: {p.task}, overlap {p.overlap}{', blind' if p.blind else ''}")
+        args.name, args.task, guidelines, args.overlap, args.blind, args.suggestions, labels, args.points,
+        assignment=args.assignment, **extra,
+    )  # fmt: skip
+    explicit = ", explicit assignment" if p.assignment == "explicit" else ""
+    print(f"project {p.name}: {p.task}, overlap {p.overlap}{', blind' if p.blind else ''}{explicit}")
     return 0
 
 
 def _member_add(args: argparse.Namespace) -> int:
     _open(args).projects.add_member(args.project, args.user, args.role)
     print(f"{args.user} is {args.role} of {args.project}")
+    return 0
+
+
+def _assign(args: argparse.Namespace) -> int:
+    records = None
+    if args.records is not None:
+        if args.records.startswith("@"):
+            text = Path(args.records[1:]).read_text(encoding="utf-8")
+            records = [line.strip() for line in text.splitlines() if line.strip()]
+        else:
+            records = [r.strip() for r in args.records.split(",") if r.strip()]
+    n = _open(args).assign(args.project, args.user, records=records, count=args.count)
+    asked = len(records) if records is not None else args.count
+    print(f"{n:,} of {asked:,} records reserved for {args.user} in {args.project}")
+    return 0
+
+
+def _unassign(args: argparse.Namespace) -> int:
+    n = _open(args).unassign(args.project, args.user)
+    print(f"{n:,} reserved records of {args.user} given back to {args.project}'s queue")
     return 0
 
 
@@ -166,6 +204,11 @@ def _agreement(args: argparse.Namespace) -> int:
         return "n/a" if x is None else f"{x:.3f}"
 
     print(f"{r.project} ({r.task}): alpha {f(r.alpha)} ({r.level}) over {r.records:,} records, {r.answers:,} answers")
+    if r.judge is not None:
+        print(
+            f"  judge vs human consensus: alpha {f(r.judge.alpha)}, agreement {f(r.judge.agreement)} "
+            f"over {r.judge.records:,} records"
+        )
     for pair in r.pairs:
         print(f"  {pair.a} / {pair.b}: {pair.shared} shared, agreement {f(pair.agreement)}, alpha {f(pair.alpha)}")
     for a in r.annotators:

@@ -13,7 +13,17 @@ from fastapi import APIRouter, Depends, File, HTTPException, UploadFile
 from fastapi.responses import StreamingResponse
 
 from winnow.feedback.api.deps import ProjectAccess, feedback, require
-from winnow.feedback.api.schemas import AdjudicateIn, NextOut, ProjectOut, SkipIn, SubmitIn, SubmitOut, TaskOut
+from winnow.feedback.api.schemas import (
+    AdjudicateIn,
+    AssignIn,
+    NextOut,
+    ProjectOut,
+    SkipIn,
+    SubmitIn,
+    SubmitOut,
+    TaskOut,
+    UnassignIn,
+)
 from winnow.feedback.service import FORMATS, Feedback, FeedbackExport, Task, iter_export
 
 router = APIRouter(prefix="/api")
@@ -34,7 +44,8 @@ def project(access: ProjectAccess = Depends(require("annotator")), fb: Feedback 
     p = access.project
     progress = fb.tasks.progress(p)
     return ProjectOut(
-        name=p.name, task=p.task, overlap=p.overlap, blind=p.blind, guideline_version=p.guideline_version,
+        name=p.name, task=p.task, overlap=p.overlap, blind=p.blind, assignment=p.assignment,
+        guideline_version=p.guideline_version,
         records=progress.records, complete=progress.complete, answers=progress.answers,
     )  # fmt: skip
 
@@ -68,6 +79,19 @@ def skip(
 def undo(access: ProjectAccess = Depends(require("annotator")), fb: Feedback = Depends(feedback)) -> TaskOut | None:
     task = fb.tasks.undo(access.project, access.user)
     return task_out(task) if task else None
+
+
+@router.post("/projects/{name}/assign")
+def assign(body: AssignIn, access: ProjectAccess = Depends(require("admin")), fb: Feedback = Depends(feedback)) -> dict:
+    """Reserve records for one annotator (explicit assignment): they get them before anyone else."""
+    return {"reserved": fb.assign(access.project.name, body.user, records=body.records, count=body.count)}
+
+
+@router.post("/projects/{name}/unassign")
+def unassign(
+    body: UnassignIn, access: ProjectAccess = Depends(require("admin")), fb: Feedback = Depends(feedback)
+) -> dict:
+    return {"released": fb.unassign(access.project.name, body.user)}
 
 
 @router.get("/projects/{name}/agreement")

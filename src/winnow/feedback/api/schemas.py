@@ -46,6 +46,7 @@ class ProjectOut(BaseModel):
     task: str
     overlap: int
     blind: bool
+    assignment: str
     guideline_version: int
     records: int
     complete: int
@@ -55,3 +56,13 @@ class ProjectOut(BaseModel):
 class AdjudicateIn(BaseModel):
     value: dict[str, Any]
     note: str = ""
+
+
+class AssignIn(BaseModel):
+    user: str
+    records: list[str] | None = Field(None, description="record ids (as imported) to reserve one slot of each")
+    count: int | None = Field(None, ge=1, description="or: this many records, in queue order")
+
+
+class UnassignIn(BaseModel):
+    user: str

@@ -40,6 +40,16 @@ class Feedback:
     def import_records(self, project: str, path: str | Path, fmt: str = "chat") -> ImportSummary:
         return import_records(self.db, self.projects.get(project), path, fmt)
 
+    def assign(self, project: str, user: str, records: list[str] | None = None, count: int | None = None) -> int:
+        """Reserve work for one annotator (see ``Tasks.assign``); they must be able to reach the project."""
+        p, account = self.projects.get(project), self.users.get(user)
+        if not account.is_admin and user not in dict(self.projects.members(project)):
+            raise FeedbackError(f"{user!r} is not a member of {project!r}: add them first (member add)")
+        return self.tasks.assign(p, account, records=records, count=count)
+
+    def unassign(self, project: str, user: str) -> int:
+        return self.tasks.unassign(self.projects.get(project), self.users.get(user))
+
     def agreement(self, project: str) -> AgreementReport:
         return agreement(self.db, self.projects.get(project))
 

@@ -1,6 +1,7 @@
 """Agreement: Krippendorff's α (the ``krippendorff`` package) over the whole project at the question's
 level of measurement, α and raw agreement for every annotator pair, and per-annotator statistics
-(answers, median seconds, skip rate, agreement with the consensus of the others)."""
+(answers, median seconds, skip rate, agreement with the consensus of the others), and the judge's
+imported scores against the human consensus."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from statistics import median
 import numpy as np
 from sqlalchemy import func, select
 
-from winnow.feedback.service.answers import RecordAnswers, _key, consensus, load_answers
+from winnow.feedback.service.answers import Answer, RecordAnswers, _key, consensus, load_answers
+from winnow.feedback.service.items import suggestion
 from winnow.feedback.service.projects import ProjectInfo
-from winnow.feedback.store import Database, Skip, User
+from winnow.feedback.store import Database, Record, Skip, User
 
 
 @dataclass
@@ -37,6 +39,16 @@ class AnnotatorStats:
 
 
 @dataclass
+class JudgeAgreement:
+    """The judge's scores imported with the records (a synthetic-data judge's, say) read as one more
+    answer, against the human consensus: how far the judge can stand in for people."""
+
+    records: int  # records with both a judge answer and a human consensus
+    agreement: float | None  # share of those where the judge's answer equals the consensus
+    alpha: float | None  # Krippendorff's α of judge vs consensus, at the question's level
+
+
+@dataclass
 class AgreementReport:
     project: str
     task: str
@@ -46,6 +58,7 @@ class AgreementReport:
     alpha: float | None
     pairs: list[PairAgreement] = field(default_factory=list)
     annotators: list[AnnotatorStats] = field(default_factory=list)
+    judge: JudgeAgreement | None = None  # None: no record carries judge scores this task can read
 
 
 def reliability_matrix(project: ProjectInfo, entries: list[RecordAnswers], users: list[str]) -> np.ndarray:
@@ -101,7 +114,60 @@ def agreement(db: Database, project: ProjectInfo) -> AgreementReport:
             pair_alpha = alpha(reliability_matrix(project, subset, [a, b]), level)
         report.pairs.append(PairAgreement(a, b, len(shared), same / len(shared) if shared else None, pair_alpha))
     report.annotators = _annotator_stats(db, project, entries, users)
+    report.judge = judge_agreement(db, project, entries)
     return report
+
+
+def judge_agreement(db: Database, project: ProjectInfo, entries: list[RecordAnswers]) -> JudgeAgreement | None:
+    """Judge vs human consensus with the same α code as the annotators (``reliability_matrix``: the
+    judge and "consensus" are its two coders). The judge's answer is the suggestion the annotate page
+    shows (``items.suggestion``), computed whether or not the project shows it."""
+    if project.task not in ("pairwise", "ranking"):
+        return None  # the task types a judge's scores can answer (see items.suggestion)
+    judged = _judge_answers(db, project)
+    pairs: list[tuple[RecordAnswers, dict]] = []
+    for e in entries:
+        human = consensus(project, e)
+        if human is not None and e.record_id in judged:
+            pairs.append((e, human))
+    if not judged:
+        return None
+    if not pairs:
+        return JudgeAgreement(0, None, None)
+    same = sum(_key(judged[e.record_id]) == _key(human) for e, human in pairs)
+    rows = [
+        RecordAnswers(
+            e.record_id,
+            e.external_id,
+            [Answer("judge", judged[e.record_id], None, None, None), Answer("consensus", human, None, None, None)],
+        )
+        for e, human in pairs
+    ]
+    level = project.question.level
+    value = alpha(reliability_matrix(project, rows, ["judge", "consensus"]), level) if level else None
+    return JudgeAgreement(len(pairs), same / len(pairs), value)
+
+
+def _judge_answers(db: Database, project: ProjectInfo) -> dict[int, dict]:
+    """record id → the judge's answer, for the records whose imported scores give one. Only the score
+    fields are read (JSON paths in SQL), not whole records."""
+    data = Record.data
+    if project.task == "pairwise":
+        columns = [data["chosen_score"].as_float(), data["rejected_score"].as_float()]
+    else:
+        columns = [data["kind"].as_string(), data["completions"]]
+    out: dict[int, dict] = {}
+    with db.read() as s:
+        rows = s.connection().execute(select(Record.id, Record.swap, *columns).where(Record.project_id == project.id))
+        for record_id, swap, first, second in rows:
+            if project.task == "pairwise":
+                fields = {"chosen_score": first, "rejected_score": second}
+            else:
+                fields = {"kind": first, "completions": second}
+            answer = suggestion(fields, bool(swap), project.task)
+            if answer is not None:
+                out[record_id] = answer
+    return out
 
 
 def _annotator_stats(db: Database, project: ProjectInfo, entries: list[RecordAnswers], users: list[str]):  # type: ignore[no-untyped-def]

@@ -14,6 +14,10 @@ from winnow.feedback.service.questions import Question, make_question
 from winnow.feedback.service.users import Account, check_role, now, token_hash
 from winnow.feedback.store import ApiToken, Database, Member, Project, User
 
+# auto: an annotator takes the next open slot (slots reserved for them first); explicit: only the
+# slots an admin reserved for them (`winnow feedback assign`), so an admin decides who sees what
+ASSIGNMENT = ("auto", "explicit")
+
 
 @dataclass(frozen=True)
 class ProjectInfo:
@@ -26,12 +30,13 @@ class ProjectInfo:
     overlap: int
     blind: bool
     show_suggestions: bool
+    assignment: str = "auto"  # auto | explicit (see ASSIGNMENT)
 
 
 def info(p: Project) -> ProjectInfo:
     return ProjectInfo(
         p.id, p.name, p.task, Question(p.task, dict(p.question)), p.guidelines, p.guideline_version, p.overlap,
-        p.blind, p.show_suggestions,
+        p.blind, p.show_suggestions, p.assignment or "auto",
     )  # fmt: skip
 
 
@@ -49,9 +54,12 @@ class Projects:
         show_suggestions: bool = False,
         labels: list[str] | None = None,
         points: int | list[str] | None = None,
+        assignment: str = "auto",
         **settings: Any,
     ) -> ProjectInfo:
         question = make_question(task, labels=labels, points=points, **settings)
+        if assignment not in ASSIGNMENT:
+            raise FeedbackError(f"assignment {assignment!r}: one of {', '.join(ASSIGNMENT)}")
         if not 1 <= overlap <= 50:
             raise FeedbackError("overlap: 1 to 50 answers per record")
         if not name or len(name) > 128 or "/" in name:
@@ -61,7 +69,8 @@ class Projects:
                 raise FeedbackError(f"project {name!r} exists")
             p = Project(
                 name=name, task=task, question=question, guidelines=guidelines, guideline_version=1,
-                overlap=overlap, blind=blind, show_suggestions=show_suggestions, created_at=now(),
+                overlap=overlap, blind=blind, show_suggestions=show_suggestions, assignment=assignment,
+                created_at=now(),
             )  # fmt: skip
             s.add(p)
             s.flush()

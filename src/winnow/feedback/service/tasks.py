@@ -2,7 +2,9 @@
 
 A task is a leased slot (``assignments``). ``next`` returns the annotator's current lease if they
 have one, else takes an open slot (or one whose lease expired) with a compare-and-set UPDATE; a
-record they answered or skipped is never offered again. ``submit`` turns the caller's own lease into
+record they answered or skipped is never offered again. An open slot can be reserved for one user
+(``assign``, explicit assignment): it goes to them before any other, and to no one else; a project
+with ``assignment: explicit`` gives its annotators only the slots reserved for them. ``submit`` turns the caller's own lease into
 an answer in the same way; once it returns, the answer is committed (SQLite WAL or PostgreSQL), so a
 server killed right after loses nothing acknowledged. A repeated submit of the same answer (a client
 retrying after a lost reply) is acknowledged again, not stored twice."""
@@ -17,7 +19,7 @@ from typing import Any
 from sqlalchemy import bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 
-from winnow.feedback.service.errors import Conflict, NotFound
+from winnow.feedback.service.errors import Conflict, FeedbackError, NotFound
 from winnow.feedback.service.items import shown, suggestion
 from winnow.feedback.service.projects import ProjectInfo
 from winnow.feedback.service.users import Account, now
@@ -46,6 +48,7 @@ class Progress:
     complete: int  # records with every slot answered
     answers: int  # answers by everyone
     slots: int  # records × overlap
+    reserved: int = 0  # open slots reserved for this annotator (explicit assignment)
 
 
 class Tasks:
@@ -71,17 +74,26 @@ class Tasks:
                 )
                 if mine is not None:
                     return self._task(s, project, mine)
-                candidate = s.execute(*self._queue(project, user)).first()
-                if candidate is None:
-                    candidate = s.execute(*self._queue(project, user, expired=True)).first()
+                reserved = s.execute(_reserved_statement(), {"project_id": project.id, "user_id": user.id}).first()
+                if reserved is not None:
+                    candidate = (reserved[0], OPEN)
+                elif project.assignment == "explicit":
+                    return None  # nothing reserved for this annotator: the admin hands out the work
+                else:
+                    candidate = s.execute(*self._queue(project, user)).first()
+                    if candidate is None:
+                        candidate = s.execute(*self._queue(project, user, expired=True)).first()
                 if candidate is None:
                     return None
                 slot_id, state = candidate
                 cutoff = now() - LEASE
+                # the compare-and-set: an open slot still free (or still reserved for this user), or a
+                # lease still expired; a slot reserved for someone else never matches
+                mine_or_free = or_(Assignment.user_id.is_(None), Assignment.user_id == user.id)
                 taken = s.execute(
                     update(Assignment)
                     .where(Assignment.id == slot_id, Assignment.state == state)
-                    .where(or_(Assignment.state == OPEN, Assignment.leased_at < cutoff))
+                    .where(or_((Assignment.state == OPEN) & mine_or_free, Assignment.leased_at < cutoff))
                     .values(state=LEASED, user_id=user.id, leased_at=now(), value=None)
                     .execution_options(synchronize_session=False)
                 ).rowcount
@@ -97,6 +109,55 @@ class Tasks:
         if expired:
             params["cutoff"] = now() - LEASE
         return _queue_statement(self.db.postgres, expired), params
+
+    def assign(
+        self, project: ProjectInfo, user: Account, records: list[str] | None = None, count: int | None = None
+    ) -> int:
+        """Reserve for ``user`` one open slot of each record in ``records`` (external ids), or of the
+        first ``count`` records in queue order they have not answered, skipped or been given; returns
+        how many slots were reserved. A record with no free slot left, or one the user already holds,
+        is passed over (and counted out of the return value), never overfilled."""
+        if (records is None) == (count is None):
+            raise FeedbackError("assign: give the records or a count, not both")
+        with self.db.write() as s:
+            query = _free_slots(project, user)
+            if records is not None:
+                wanted = list(dict.fromkeys(records))
+                known = dict(
+                    s.execute(
+                        select(Record.external_id, Record.id).where(
+                            Record.project_id == project.id, Record.external_id.in_(wanted)
+                        )
+                    ).all()
+                )
+                missing = [r for r in wanted if r not in known]
+                if missing:
+                    raise NotFound(f"no record {missing[0]!r} in {project.name} ({len(missing)} unknown)")
+                query = query.where(Assignment.record_id.in_(known.values()))
+            chosen: dict[int, int] = {}  # record → its first free slot
+            for slot_id, record_id in s.execute(query):
+                if record_id not in chosen:
+                    chosen[record_id] = slot_id
+                    if count is not None and len(chosen) >= count:
+                        break
+            if not chosen:
+                return 0
+            return s.execute(
+                update(Assignment)
+                .where(Assignment.id.in_(chosen.values()), Assignment.state == OPEN, Assignment.user_id.is_(None))
+                .values(user_id=user.id)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+
+    def unassign(self, project: ProjectInfo, user: Account) -> int:
+        """Give back every slot reserved for ``user`` that they have not started; returns how many."""
+        with self.db.write() as s:
+            return s.execute(
+                update(Assignment)
+                .where(Assignment.project_id == project.id, Assignment.user_id == user.id, Assignment.state == OPEN)
+                .values(user_id=None)
+                .execution_options(synchronize_session=False)
+            ).rowcount
 
     def _own(self, s, assignment_id: int, user: Account) -> Assignment:  # type: ignore[no-untyped-def]
         a = s.get(Assignment, assignment_id)
@@ -201,13 +262,14 @@ class Tasks:
                     Assignment.project_id == project.id, Assignment.state != SUBMITTED
                 )
             )
-            done = skipped = 0
+            done = skipped = reserved = 0
             if user is not None:
                 done = s.scalar(base.where(Assignment.user_id == user.id, Assignment.state == SUBMITTED)) or 0
+                reserved = s.scalar(base.where(Assignment.user_id == user.id, Assignment.state == OPEN)) or 0
                 skipped = (
                     s.scalar(select(func.count()).where(Skip.project_id == project.id, Skip.user_id == user.id)) or 0
                 )
-            return Progress(done, skipped, records, records - (open_records or 0), answers, slots)
+            return Progress(done, skipped, records, records - (open_records or 0), answers, slots, reserved)
 
 
 @functools.cache
@@ -218,8 +280,8 @@ def _queue_statement(postgres: bool, expired: bool):  # type: ignore[no-untyped-
     query = select(Assignment.id, Assignment.state).where(Assignment.project_id == bindparam("project_id"))
     if expired:
         query = query.where(Assignment.state == LEASED, Assignment.leased_at < bindparam("cutoff"))
-    else:
-        query = query.where(Assignment.state == OPEN)
+    else:  # open and reserved for no one (a slot reserved for this user comes from _reserved_statement)
+        query = query.where(Assignment.state == OPEN, Assignment.user_id.is_(None))
     query = (
         query.where(~exists().where(mine.record_id == Assignment.record_id, mine.user_id == user_id))
         .where(~exists().where(Skip.record_id == Assignment.record_id, Skip.user_id == user_id))
@@ -229,6 +291,31 @@ def _queue_statement(postgres: bool, expired: bool):  # type: ignore[no-untyped-
     if postgres:
         query = query.with_for_update(skip_locked=True, of=Assignment)
     return query
+
+
+@functools.cache
+def _reserved_statement():  # type: ignore[no-untyped-def]
+    """The first open slot reserved for ``user_id`` in ``project_id`` (the ix_assignments_user index)."""
+    return (
+        select(Assignment.id)
+        .where(Assignment.project_id == bindparam("project_id"), Assignment.user_id == bindparam("user_id"))
+        .where(Assignment.state == OPEN)
+        .order_by(Assignment.record_id)
+        .limit(1)
+    )
+
+
+def _free_slots(project: ProjectInfo, user: Account):  # type: ignore[no-untyped-def]
+    """(slot, record) of every open, unreserved slot of a record ``user`` has not answered, skipped
+    or been given, in queue order: what ``Tasks.assign`` may reserve for them."""
+    mine = aliased(Assignment)
+    return (
+        select(Assignment.id, Assignment.record_id)
+        .where(Assignment.project_id == project.id, Assignment.state == OPEN, Assignment.user_id.is_(None))
+        .where(~exists().where(mine.record_id == Assignment.record_id, mine.user_id == user.id))
+        .where(~exists().where(Skip.record_id == Assignment.record_id, Skip.user_id == user.id))
+        .order_by(Assignment.record_id, Assignment.slot)
+    )
 
 
 def _aware(stamp):  # type: ignore[no-untyped-def]

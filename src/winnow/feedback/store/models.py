@@ -81,6 +81,8 @@ class Project(Base):
     overlap: Mapped[int] = mapped_column(Integer)
     blind: Mapped[bool] = mapped_column(Boolean, default=False)
     show_suggestions: Mapped[bool] = mapped_column(Boolean, default=False)
+    # auto: anyone takes the next open slot; explicit: only the slots reserved for them (Tasks.assign)
+    assignment: Mapped[str] = mapped_column(String(16), default="auto", server_default="auto")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -117,7 +119,8 @@ class Record(Base):
 
 
 class Assignment(Base):
-    """Slot ``slot`` of a record: open, leased to a user (the task they see), or submitted (an answer)."""
+    """Slot ``slot`` of a record: open, leased to a user (the task they see), or submitted (an answer).
+    An open slot with a ``user_id`` is reserved for that user (explicit assignment): only they take it."""
 
     __tablename__ = "assignments"
     __table_args__ = (

@@ -269,12 +269,17 @@ def parse_hh_transcript(text: Any, where: str) -> list[dict[str, Any]]:
 
 def parse_hh(row: dict) -> list[Record]:
     """Anthropic HH-RLHF: ``{chosen, rejected}``, each a whole transcript; the shared prompt is the
-    common prefix, chosen/rejected the turns after it (the last assistant turn)."""
+    common prefix, chosen/rejected the turns after it (the last assistant turn). Scores beside them
+    (a judge's ``chosen_score`` / ``rejected_score`` / ``margin``) are kept, as for TRL rows."""
     _require(row, "chosen", "rejected")
     prompt, chosen, rejected = split_prompt(
         parse_hh_transcript(row["chosen"], "chosen"), parse_hh_transcript(row["rejected"], "rejected")
     )
-    return [{"kind": "preference", "messages": prompt or None, "chosen": chosen, "rejected": rejected}]
+    record: Record = {"kind": "preference", "messages": prompt or None, "chosen": chosen, "rejected": rejected}
+    for column in ("chosen_score", "rejected_score", "margin"):
+        if row.get(column) is not None:
+            record[column] = _score(row, column)
+    return [record]
 
 
 def _instruction(instruction: Any, extra: Any, where: str) -> str:
