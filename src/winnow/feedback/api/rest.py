@@ -52,8 +52,8 @@ def project(access: ProjectAccess = Depends(require("annotator")), fb: Feedback 
 
 @router.post("/projects/{name}/next", response_model=NextOut)
 def next_task(access: ProjectAccess = Depends(require("annotator")), fb: Feedback = Depends(feedback)) -> NextOut:
-    task = fb.tasks.next(access.project, access.user)
-    return NextOut(task=task_out(task) if task else None, done=fb.tasks.answered(access.project, access.user))
+    task, done = fb.tasks.next_and_done(access.project, access.user)
+    return NextOut(task=task_out(task) if task else None, done=done)
 
 
 @router.post("/projects/{name}/tasks/{task_id}/submit", response_model=SubmitOut)

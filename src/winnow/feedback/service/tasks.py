@@ -63,43 +63,43 @@ class Tasks:
 
     def next(self, project: ProjectInfo, user: Account) -> Task | None:
         """The annotator's task: their open lease, or a newly leased slot; None when nothing is left."""
+        return self.next_and_done(project, user)[0]
+
+    def next_and_done(self, project: ProjectInfo, user: Account) -> tuple[Task | None, int]:
+        """``next`` and the annotator's answers so far, in one transaction (the REST call shows both)."""
         for _ in range(50):  # a lost compare-and-set race: pick again
             with self.db.write() as s:
-                mine = s.scalar(
-                    select(Assignment)
-                    .where(Assignment.project_id == project.id, Assignment.user_id == user.id)
-                    .where(Assignment.state == LEASED)
-                    .order_by(Assignment.leased_at)
-                    .limit(1)
-                )
-                if mine is not None:
-                    return self._task(s, project, mine)
-                reserved = s.execute(_reserved_statement(), {"project_id": project.id, "user_id": user.id}).first()
-                if reserved is not None:
-                    candidate = (reserved[0], OPEN)
-                elif project.assignment == "explicit":
-                    return None  # nothing reserved for this annotator: the admin hands out the work
-                else:
-                    candidate = s.execute(*self._queue(project, user)).first()
-                    if candidate is None:
-                        candidate = s.execute(*self._queue(project, user, expired=True)).first()
-                if candidate is None:
-                    return None
-                slot_id, state = candidate
-                cutoff = now() - LEASE
-                # the compare-and-set: an open slot still free (or still reserved for this user), or a
-                # lease still expired; a slot reserved for someone else never matches
-                mine_or_free = or_(Assignment.user_id.is_(None), Assignment.user_id == user.id)
-                taken = s.execute(
-                    update(Assignment)
-                    .where(Assignment.id == slot_id, Assignment.state == state)
-                    .where(or_((Assignment.state == OPEN) & mine_or_free, Assignment.leased_at < cutoff))
-                    .values(state=LEASED, user_id=user.id, leased_at=now(), value=None)
-                    .execution_options(synchronize_session=False)
-                ).rowcount
-                if taken == 1:
-                    return self._task(s, project, s.get(Assignment, slot_id))
+                task = self._next(s, project, user)
+                if task is not False:
+                    return task, s.scalar(_answered_statement(), {"project_id": project.id, "user_id": user.id}) or 0
         raise Conflict("the queue is too busy: try again")
+
+    def _next(self, s, project: ProjectInfo, user: Account) -> Task | None | bool:  # type: ignore[no-untyped-def]
+        """One try of ``next`` in session ``s``: the task, None when nothing is left, False for a lost race."""
+        who = {"project_id": project.id, "user_id": user.id}
+        mine = s.scalar(_lease_statement(), who)
+        if mine is not None:
+            return self._task(s, project, mine)
+        reserved = s.execute(_reserved_statement(), who).first()
+        if reserved is not None:
+            candidate = (reserved[0], OPEN)
+        elif project.assignment == "explicit":
+            return None  # nothing reserved for this annotator: the admin hands out the work
+        else:
+            candidate = s.execute(*self._queue(project, user)).first()
+            if candidate is None:
+                candidate = s.execute(*self._queue(project, user, expired=True)).first()
+        if candidate is None:
+            return None
+        slot_id, state = candidate
+        stamp = now()
+        taken = s.execute(
+            _take_statement(),
+            {"slot_id": slot_id, "seen": state, "taker": user.id, "stamp": stamp, "cutoff": stamp - LEASE},
+        ).rowcount
+        if taken == 1:
+            return self._task(s, project, s.get(Assignment, slot_id))
+        return False
 
     def _queue(self, project: ProjectInfo, user: Account, expired: bool = False):  # type: ignore[no-untyped-def]
         """The first slot open to this user, in record order (an index range scan on ix_assignments_queue);
@@ -181,6 +181,7 @@ class Tasks:
                     return a  # a retry of an acknowledged submit
                 raise Conflict("already answered: undo it first to change the answer")
             stamp = now()
+            seconds = (stamp - _aware(a.leased_at)).total_seconds()
             done = s.execute(
                 update(Assignment)
                 .where(Assignment.id == a.id, Assignment.user_id == user.id, Assignment.state == LEASED)
@@ -189,14 +190,17 @@ class Tasks:
                     value=value,
                     comment=comment or None,
                     submitted_at=stamp,
-                    seconds=(stamp - _aware(a.leased_at)).total_seconds(),
+                    seconds=seconds,
                     guideline_version=project.guideline_version,
                 )  # fmt: skip
                 .execution_options(synchronize_session=False)
             ).rowcount
             if done != 1:
                 raise Conflict("this task is no longer yours (its lease expired); take the next one")
-            s.refresh(a)
+            # what the UPDATE wrote, without reading the row back: detached, so nothing is flushed again
+            s.expunge(a)
+            a.state, a.value, a.comment, a.submitted_at = SUBMITTED, value, comment or None, stamp
+            a.seconds, a.guideline_version = seconds, project.guideline_version
             return a
 
     def save_draft(self, user: Account, assignment_id: int, value: dict[str, Any]) -> None:
@@ -240,16 +244,7 @@ class Tasks:
     def answered(self, project: ProjectInfo, user: Account) -> int:
         """The user's answers in the project (cheap: the user index)."""
         with self.db.read() as s:
-            return (
-                s.scalar(
-                    select(func.count()).where(
-                        Assignment.project_id == project.id,
-                        Assignment.user_id == user.id,
-                        Assignment.state == SUBMITTED,
-                    )
-                )
-                or 0
-            )
+            return s.scalar(_answered_statement(), {"project_id": project.id, "user_id": user.id}) or 0
 
     def progress(self, project: ProjectInfo, user: Account | None = None) -> Progress:
         with self.db.read() as s:
@@ -291,6 +286,44 @@ def _queue_statement(postgres: bool, expired: bool):  # type: ignore[no-untyped-
     if postgres:
         query = query.with_for_update(skip_locked=True, of=Assignment)
     return query
+
+
+@functools.cache
+def _lease_statement():  # type: ignore[no-untyped-def]
+    """The task on ``user_id``'s screen in ``project_id``: their oldest lease."""
+    return (
+        select(Assignment)
+        .where(Assignment.project_id == bindparam("project_id"), Assignment.user_id == bindparam("user_id"))
+        .where(Assignment.state == LEASED)
+        .order_by(Assignment.leased_at)
+        .limit(1)
+    )
+
+
+@functools.cache
+def _take_statement():  # type: ignore[no-untyped-def]
+    """The compare-and-set that leases slot ``slot_id`` to ``taker``: only while it is still in the state
+    the queue saw (``seen``) and still free — open and reserved for no one but the taker, or a lease
+    idle since before ``cutoff``. A slot reserved for someone else never matches."""
+    taker = bindparam("taker")
+    free = (Assignment.state == OPEN) & or_(Assignment.user_id.is_(None), Assignment.user_id == taker)
+    return (
+        update(Assignment)
+        .where(Assignment.id == bindparam("slot_id"), Assignment.state == bindparam("seen"))
+        .where(or_(free, Assignment.leased_at < bindparam("cutoff")))
+        .values(state=LEASED, user_id=taker, leased_at=bindparam("stamp"), value=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+@functools.cache
+def _answered_statement():  # type: ignore[no-untyped-def]
+    """How many answers ``user_id`` gave in ``project_id`` (the ix_assignments_user index)."""
+    return select(func.count()).where(
+        Assignment.project_id == bindparam("project_id"),
+        Assignment.user_id == bindparam("user_id"),
+        Assignment.state == SUBMITTED,
+    )
 
 
 @functools.cache

@@ -127,7 +127,8 @@ class Assignment(Base):
         UniqueConstraint("record_id", "slot"),
         UniqueConstraint("record_id", "user_id"),
         Index("ix_assignments_queue", "project_id", "state", "record_id", "slot"),
-        Index("ix_assignments_user", "project_id", "user_id", "state"),
+        # record_id last: "the first slot reserved for this user, in record order" is a range scan of it
+        Index("ix_assignments_user", "project_id", "user_id", "state", "record_id"),
     )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
