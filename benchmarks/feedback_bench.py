@@ -7,7 +7,7 @@
 * Krippendorff's alpha on 100,000 answers (50,000 records × 2 annotators) — target < 5 s.
 
     .venv/bin/python benchmarks/feedback_bench.py [--records 100000] [--seconds 8] [--db sqlite,postgresql]
-        [--only import,export,agreement,latency] [--clients 1,10,50] [--think 0]
+        [--only import,export,agreement,latency] [--clients 1,10,50] [--think 0] [--workers 1]
 
 ``--think SECONDS``: each annotator waits that long (uniformly 0.5×–1.5×) between a submit and
 their next task, as a person reading the record would; without it, 50 annotators are 50 clients
@@ -92,17 +92,23 @@ def fill_answers(fb: Feedback, project: str, users: list[str], seed: int = 0) ->
 
 
 def server_cpu(pid: int) -> float:
-    """CPU seconds (user + system) the process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU seconds (user + system) the process and its live children (uvicorn's worker processes with
+    ``--workers N``) have used so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except FileNotFoundError:
+        return 0.0
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(server_cpu(int(child)) for child in children)
 
 
-def latency(db_url: str, clients: int, seconds: float, think: float = 0.0) -> dict[str, float]:
+def latency(db_url: str, clients: int, seconds: float, think: float = 0.0, workers: int = 1) -> dict[str, float]:
     """p50/p95 ms of next + submit with ``clients`` concurrent annotators, round trips, round trips
     per second, and the server's CPU ms per round trip."""
     samples: list[float] = []
     lock = threading.Lock()
-    with process_server(db_url) as (url, proc):
+    with process_server(db_url, workers=workers) as (url, proc):
         sessions = [login(url, f"lat{i}", f"pw-lat{i}-long") for i in range(clients)]
         cpu, started = server_cpu(proc.pid), time.monotonic()
         deadline = started + seconds
@@ -185,9 +191,10 @@ def run(db_url: str, name: str, args: argparse.Namespace, work: Path) -> None:
     fb.close()
     if "latency" in only:
         for n in clients:
-            r = latency(db_url, n, args.seconds, args.think)
+            r = latency(db_url, n, args.seconds, args.think, args.workers)
             print(
-                f"{name}: next+submit with {n:>2} annotators (think {args.think:g} s): p50 {r['p50']:.1f} ms, "
+                f"{name}: next+submit with {n:>2} annotators (think {args.think:g} s, {args.workers} worker"
+                f"{'s' if args.workers > 1 else ''}): p50 {r['p50']:.1f} ms, "
                 f"p95 {r['p95']:.1f} ms ({r['n']:,} round trips, {r['per_s']:.0f}/s, server CPU "
                 f"{r['cpu_ms']:.1f} ms per round trip; load average {os.getloadavg()[0]:.1f})",
                 flush=True,
@@ -198,6 +205,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes of the server")
     parser.add_argument("--db", default="sqlite,postgresql")
     parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated parts of {PARTS}")
     parser.add_argument("--clients", default="1,10,50", help="concurrent annotators, one latency run each")

@@ -105,3 +105,35 @@ def test_only_project_admins_assign_over_http(fb: Feedback, hh_path: Path, tmp_p
         task = annotator.post("/api/projects/helpful/next").json()["task"]
         assert task is not None and task["record"] in _ids(fb, "helpful")[:2]
         assert admin.post("/api/projects/helpful/unassign", json={"user": ann.name}).json() == {"released": 1}
+
+
+def test_admins_assign_and_edit_guidelines_from_the_project_page(fb: Feedback, hh_path: Path, tmp_path: Path) -> None:
+    from webserver import csrf_of
+
+    fb.projects.create("helpful", "pairwise", overlap=1, assignment="explicit", guidelines="Prefer harmless.")
+    fb.import_records("helpful", _small(hh_path, tmp_path, 5))
+    (ann,) = team(fb, "helpful", 1)
+    fb.users.add("boss", "admin", password=password_of("boss"))
+    with thread_server(fb) as url:
+        admin = login(url, "boss", password_of("boss"))
+        page = admin.get("/p/helpful").text
+        assert 'id="assign"' in page and "Prefer harmless." in page
+        token = csrf_of(page)
+        done = admin.post("/p/helpful/assign", data={"csrf": token, "user": ann.name, "count": "3"})
+        assert done.status_code == 303 and "3%20of%203%20records%20reserved" in done.headers["location"]
+        assert fb.tasks.progress(fb.projects.get("helpful"), ann).reserved == 3
+        forged = admin.post("/p/helpful/assign", data={"user": ann.name, "count": "1"}, headers={"X-CSRF-Token": "x"})
+        assert forged.status_code == 403
+        saved = admin.post("/p/helpful/guidelines", data={"csrf": token, "guidelines": "v2 <script>alert(1)</script>"})
+        assert saved.status_code == 303
+        p = fb.projects.get("helpful")
+        assert p.guideline_version == 2 and p.guidelines.startswith("v2")
+        assert "<script>alert(1)</script>" not in admin.get("/p/helpful").text  # rendered inert
+
+        annotator = login(url, ann.name, password_of(ann.name))
+        mine = csrf_of(annotator.get("/p/helpful").text)
+        assert 'id="assign"' not in annotator.get("/p/helpful").text
+        assert (
+            annotator.post("/p/helpful/assign", data={"csrf": mine, "user": ann.name, "count": "2"}).status_code == 403
+        )
+        assert annotator.post("/p/helpful/guidelines", data={"csrf": mine, "guidelines": "x"}).status_code == 403

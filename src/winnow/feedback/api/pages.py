@@ -155,6 +155,27 @@ def add_member(
     return back(f"/p/{access.project.name}")
 
 
+@router.post("/p/{name}/assign")
+def assign_page(
+    user: str = Form(...), count: int = Form(...), access: ProjectAccess = Depends(require("admin")),
+    fb: Feedback = Depends(feedback),
+) -> RedirectResponse:  # fmt: skip
+    """Reserve the next ``count`` records for one member (explicit assignment)."""
+    if count < 1:
+        raise FeedbackError("assign: a count of 1 or more")
+    n = fb.assign(access.project.name, user, count=count)
+    return back(f"/p/{access.project.name}?message={quote(f'{n} of {count} records reserved for {user}')}")
+
+
+@router.post("/p/{name}/guidelines")
+def guidelines_page(
+    guidelines: str = Form(""), access: ProjectAccess = Depends(require("admin")), fb: Feedback = Depends(feedback)
+) -> RedirectResponse:
+    """New guideline text: the version goes up, and every answer keeps the version it was given under."""
+    p = fb.projects.set_guidelines(access.project.name, guidelines)
+    return back(f"/p/{p.name}?message={quote(f'guidelines saved as version {p.guideline_version}')}")
+
+
 @router.get("/p/{name}/annotate", response_class=HTMLResponse)
 def annotate(
     request: Request, access: ProjectAccess = Depends(require("annotator")), fb: Feedback = Depends(feedback)
