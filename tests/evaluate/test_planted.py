@@ -6,6 +6,7 @@ for every seed and at both model sizes."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -106,6 +107,17 @@ def test_ablate_end_to_end_on_the_planted_corpus(sample_data, tmp_path, capsys):
     assert [r.scores for r in again.runs] == [r.scores for r in result.runs]
     assert "curated" in capsys.readouterr().out
     assert main(["ablate", str(config), "-o", str(out)]) == 2  # neither --resume nor --overwrite: refused
+
+    # --jobs 2: the same runs trained two at a time, each in its own process, give the same losses
+    side = tmp_path / "side-by-side"
+    shutil.copytree(out, side, ignore=shutil.ignore_patterns("runs", "results.json", "report.html"))
+    capsys.readouterr()
+    assert main(["ablate", str(config), "-o", str(side), "--resume", "--jobs", "2"]) == 0
+    assert "8 runs, 2 at a time (1 thread each)" in capsys.readouterr().out
+    parallel = AblationResult.model_validate_json((side / "results.json").read_text())
+    for one, two in zip(result.runs, parallel.runs, strict=True):
+        assert (one.variant, one.size, one.seed) == (two.variant, two.size, two.seed)
+        assert [p.loss for p in one.curve] == pytest.approx([p.loss for p in two.curve], rel=1e-5)
 
 
 @pytest.mark.full

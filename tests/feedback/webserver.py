@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -56,14 +58,16 @@ def process_server(db_url: str, workers: int = 1) -> Iterator[tuple[str, subproc
     env = {**os.environ, "WINNOW_FEEDBACK_DB": db_url}
     cmd = [sys.executable, "-m", "winnow.cli", "feedback", "serve", "--db", db_url, "--port", str(port)]
     cmd += ["--workers", str(workers)]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # its own process group: uvicorn's worker processes (--workers N) go down with it, even after a
+    # SIGKILL of the supervisor, which would leave them orphaned and serving
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_up(url)
         yield url, proc
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(10)
 
 

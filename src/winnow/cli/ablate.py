@@ -20,6 +20,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", action="store_true", help="finish an interrupted ablation in OUTPUT")
     p.add_argument("--overwrite", action="store_true", help="delete OUTPUT first")
     p.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
+    p.add_argument(
+        "--jobs", type=int, help="runs trained at once on a CPU, one process each (default: the config's jobs)"
+    )
 
 
 def _cmd_ablate(args: argparse.Namespace) -> int:
@@ -28,9 +31,12 @@ def _cmd_ablate(args: argparse.Namespace) -> int:
         from winnow.evaluate.config import AblationConfig
     except ImportError as error:
         raise WinnowError(f"winnow ablate needs the eval extra: pip install 'winnow[eval]' ({error})") from None
-    result = ablate(
-        AblationConfig.load(args.config), args.output, resume=args.resume, overwrite=args.overwrite, device=args.device
-    )
+    config = AblationConfig.load(args.config)
+    if args.jobs is not None:
+        if args.jobs < 1:
+            raise WinnowError("--jobs: 1 or more")
+        config = config.model_copy(update={"jobs": args.jobs})
+    result = ablate(config, args.output, resume=args.resume, overwrite=args.overwrite, device=args.device)
     for summary in result.sizes:
         for sentence in summary.verdicts.values():
             print(f"{summary.size}: {sentence}")

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from winnow.errors import WinnowError
 from winnow.evaluate.config import AblationConfig, EvalSet
+from winnow.evaluate.model import pick_device
 from winnow.evaluate.prepare import ablation_tokenizer, tokenize_variant, variant_data
 from winnow.evaluate.results import AblationResult, RunScores, Score, SizeSummary, VariantInfo
 from winnow.evaluate.scoring import Scorer
@@ -47,15 +48,18 @@ def ablate(
     infos = [_info(name, data[name], tokens[name]) for name in data]
     scorer = Scorer(tokenizer, _eval_sets(config, tokens), config.eval_tokens)
 
+    plan = [
+        (size, variant.name, seed, out / "runs" / size.name / variant.name / f"seed-{seed}")
+        for size in config.models
+        for variant in variants
+        for seed in config.seeds
+    ]
+    if config.jobs > 1 and pick_device(device).type == "cpu":
+        _train_side_by_side(config, plan, tokens, config.jobs, log)
     runs: list[RunScores] = []
-    for size in config.models:
-        for variant in variants:
-            for seed in config.seeds:
-                run_dir = out / "runs" / size.name / variant.name / f"seed-{seed}"
-                log(f"train {size.name} / {variant.name} / seed {seed}")
-                runs.append(
-                    _train_and_score(config, size, seed, variant.name, tokens[variant.name], run_dir, scorer, device)
-                )
+    for size, variant, seed, run_dir in plan:  # trains what is left (all of it with jobs: 1), then scores
+        log(f"train {size.name} / {variant} / seed {seed}")
+        runs.append(_train_and_score(config, size, seed, variant, tokens[variant], run_dir, scorer, device))
     summaries = [summarize(config, runs, size.name) for size in config.models]
     holds = None if len(summaries) < 2 else all(s.ranking == summaries[0].ranking for s in summaries)
     result = AblationResult(
@@ -109,6 +113,34 @@ def _eval_sets(config: AblationConfig, tokens: dict[str, Path]) -> list[tuple[Ev
             if "val" in header["splits"]:
                 sets.append((EvalSet(name=f"{spec.name}/{name}", kind="heldout", limit=spec.limit), path))
     return sets
+
+
+def _train_side_by_side(config: AblationConfig, plan, tokens: dict[str, Path], jobs: int, log) -> None:  # type: ignore[no-untyped-def]
+    """Train the runs of ``plan`` ``jobs`` at a time, each in a fresh process on the CPU. A run is the
+    same computation wherever it trains (its seed fixes weights and batches), and each writes only its
+    own run directory, so a kill leaves checkpoints that ``--resume`` finishes, in either mode."""
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    threads = config.threads or max(1, (os.cpu_count() or 1) // jobs)  # no oversubscribed cores
+    context = multiprocessing.get_context("spawn")  # no fork of a process that already holds torch threads
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_set_threads, initargs=(threads,)) as pool:
+        futures = {
+            pool.submit(train, tokens[variant], config.train_spec(size, seed), run_dir, "cpu"): (size, variant, seed)
+            for size, variant, seed, run_dir in plan
+        }
+        log(f"training {len(futures)} runs, {jobs} at a time ({threads} thread{'s' if threads > 1 else ''} each)")
+        for future in as_completed(futures):
+            size, variant, seed = futures[future]
+            result = future.result()  # a failed run fails the ablation here, with its own error
+            log(f"trained {size.name} / {variant} / seed {seed}: {result.tokens_per_second:,.0f} tokens/s")
+
+
+def _set_threads(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
 
 
 def _train_and_score(config, size, seed, variant, tokens_dir, run_dir, scorer, device) -> RunScores:

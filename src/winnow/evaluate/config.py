@@ -134,6 +134,9 @@ class AblationConfig(BaseModel):
     checkpoint_every: int = Field(100, ge=1)
     log_every: int = Field(10, ge=1)
     threads: int | None = None
+    # runs trained at once on a CPU, each in its own process (a proxy model is too small for two
+    # threads to keep two cores busy; two runs side by side do): 1 trains them one after another
+    jobs: int = Field(1, ge=1)
     eval: list[EvalSet] = [EvalSet(name="heldout", kind="heldout")]
     eval_tokens: int = Field(200_000, ge=1)  # at most this many tokens scored per bpb eval set
 
