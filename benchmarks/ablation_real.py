@@ -1,6 +1,6 @@
 """The real question of issue 15: raw corpus vs benchmarks/whole_corpus_pipeline.yaml's output, equal tokens.
 
-    nice -n 10 .venv/bin/python benchmarks/ablation_real.py [--tokens 83000] [--raw-docs 8000] [--aside 200]
+    nice -n 10 .venv/bin/python benchmarks/ablation_real.py [--tokens 83000] [--raw-docs 8000] [--aside 200] [--jobs 2]
 
 1. Runs the pipeline on ../shared/data/corpus/web.jsonl.zst into benchmarks/work/ablation-real/pipeline
    (skipped when it finished before).
@@ -107,6 +107,7 @@ def main() -> None:
     parser.add_argument("--aside", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", default=str(WORK / "ablation"), help="the ablation's output directory (resumed)")
+    parser.add_argument("--jobs", type=int, default=None, help="runs trained at once (default: the yaml's jobs)")
     args = parser.parse_args()
     os.chdir(ROOT)  # the yaml's paths are relative to the repository root
     if not (WORK / "raw.jsonl.zst").is_file():
@@ -114,9 +115,13 @@ def main() -> None:
     config = AblationConfig.load(ROOT / "benchmarks" / "ablation_real.yaml")
     if args.tokens:
         config = config.model_copy(update={"tokens": args.tokens})
+    if args.jobs:
+        config = config.model_copy(update={"jobs": args.jobs})
     began = time.perf_counter()
     result = ablate(config, args.out, resume=True)
-    print(f"ablation wall {time.perf_counter() - began:.0f} s, {config.tokens:,} tokens per run")
+    print(
+        f"ablation wall {time.perf_counter() - began:.0f} s, {config.tokens:,} tokens per run, {config.jobs} at a time"
+    )
     print_ablation(result)
     for summary in result.sizes:
         for variant, sets in summary.cells.items():
