@@ -87,6 +87,7 @@ def verdict(diffs: list[PairedDifference], sets: Sequence[str]) -> str:
     variant, baseline = bpb[0].variant, bpb[0].baseline
     better = [d for d in bpb if d.better and d.significant]
     worse = [d for d in bpb if not d.better and d.significant]
+    unclear = [d for d in bpb if not d.significant]
     if better and worse:
         headline = f"{variant} vs {baseline} is mixed: better on {len(better)}, worse on {len(worse)}, of"
     elif better:
@@ -95,13 +96,17 @@ def verdict(diffs: list[PairedDifference], sets: Sequence[str]) -> str:
         headline = f"{variant} loses to {baseline} on {len(worse)} of"
     else:
         headline = f"{variant} and {baseline} are not told apart (no interval excludes zero) on"
+    sentence = f"{headline} {len(bpb)} bits-per-byte eval sets kept aside from every variant"
+    if unclear and (better or worse):  # the sets the headline does not count, by the side they lean to
+        leaning = [
+            f"{word} on {n}" for word, n in (("better", sum(d.better for d in unclear)),
+                                             ("worse", sum(not d.better for d in unclear))) if n
+        ]  # fmt: skip
+        sentence += f", and {' and '.join(leaning)} whose 95% interval includes zero"
     details = "; ".join(
         f"{d.eval_set} {d.mean:+.3f} ± {_half(d)} ({d.better_seeds} of {d.n} seeds better)" for d in bpb
     )
-    return (
-        f"{headline} {len(bpb)} bits-per-byte eval sets kept aside from every variant "
-        f"({variant} − {baseline}, bpb, mean ± 95% interval over {bpb[0].n} seeds: {details})"
-    )
+    return f"{sentence} ({variant} − {baseline}, bpb, mean ± 95% interval over {bpb[0].n} seeds: {details})"
 
 
 def _half(d: PairedDifference) -> str:
