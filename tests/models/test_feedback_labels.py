@@ -1,10 +1,13 @@
-"""train-classifier --from-feedback: labels from a feedback-app project on a real SQLite database made
-here — DCLM's human-labelled pages as label tasks, answered by two annotators, some adjudicated."""
+"""train-classifier --from-feedback: labels from a feedback-app project on a real database made here
+(SQLite, and a throw-away PostgreSQL cluster as the feedback tests start one) — DCLM's human-labelled
+pages as label tasks, answered by two annotators, some adjudicated."""
 
 from __future__ import annotations
 
 import json
 import os
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -12,12 +15,15 @@ from winnow.cli import main
 from winnow.feedback.service import Feedback, FeedbackError
 from winnow.models.labels import read_labels
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "feedback"))  # the feedback tests' pg_cluster
+from pg_cluster import remove, start_cluster  # noqa: E402
+
 os.environ.setdefault("WINNOW_FEEDBACK_ARGON2", "fast")  # argon2id at a low cost, as the feedback tests do
 QUESTION = "Keep this web page for pretraining?"
 
 
-@pytest.fixture(scope="module")
-def project(sample_data, tmp_path_factory) -> tuple[str, list[tuple[str, str]]]:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def project(request, sample_data, tmp_path_factory) -> tuple[str, list[tuple[str, str]]]:
     """A label project of the 160 DCLM pages; its URL and the (page, label) pairs training should see."""
     dclm = read_labels(str(sample_data / "quality" / "dclm" / "majority_data.jsonl"))
     tmp_path = tmp_path_factory.mktemp("feedback")
@@ -27,7 +33,12 @@ def project(sample_data, tmp_path_factory) -> tuple[str, list[tuple[str, str]]]:
         for i, t in enumerate(dclm.texts)
     ]
     chat.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    url = f"sqlite:///{tmp_path / 'feedback.db'}"
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'feedback.db'}"
+    else:
+        cluster = start_cluster()
+        request.addfinalizer(lambda: remove(cluster))
+        url = cluster.new_database()
     fb = Feedback.open(url, create=True)
     fb.projects.create("quality", "label", labels=["1", "0"], overlap=2)
     fb.projects.create("pairs", "pairwise")
