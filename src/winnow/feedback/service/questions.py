@@ -156,13 +156,13 @@ class Question:
             keys.append(("1…" + str(candidates), "add the response to the ranking (best first); 0 clears"))
         elif self.task == "spans":
             keys += [
-                ("→ / ←", "move to the next / previous word"),
-                ("Shift+→ / ←", "select: extend to the next word end / back a word"),
-                ("] / [", "selection end one character on / back"),
+                ("→ ←", "next / previous word"),
+                ("Shift+→ ←", "select word by word"),
+                ("] [", "selection end ±1 character"),
+                *[(str(i), f"mark {label}") for i, label in enumerate(self.labels, start=1)],
+                ("0", "unmark"),
+                ("Del", "delete the span at the cursor"),
                 ("Esc", "clear the selection"),
-                *[(str(i), f"mark the selection {label}") for i, label in enumerate(self.labels, start=1)],
-                ("0", "unmark the selection"),
-                ("Del", "delete the span at the cursor (else the last one)"),
             ]
         else:
             keys.append(("E", "edit the response"))
