@@ -52,7 +52,7 @@ def _mark(page: Page, text: str, first: int, words: int, label: int, back: int =
         if page.inner_text("#selected").startswith("Cursor at 0 "):
             break
         page.keyboard.press("ArrowLeft")
-    for _ in range(first):
+    for _ in range(first + (tokens[0][0] > 0)):  # from 0, the first → goes to the first word
         page.keyboard.press("ArrowRight")
     for _ in range(words):
         page.keyboard.press("Shift+ArrowRight")
@@ -159,3 +159,59 @@ def test_spans_keyboard_only_with_comments_drafts_review_and_export(
     errors = [e for log in logs for e in log.errors]
     assert errors == [], "\n".join(errors)
     fb.close()
+
+
+def test_offsets_are_code_points_and_the_mouse_selects_too(browser: Browser, tmp_path: Path) -> None:
+    """A response with an accent, an emoji outside the BMP (two UTF-16 units, one Python character), a
+    leading newline and CR LF line ends: the page's text equals it exactly and both the keys and a
+    mouse drag give Python string offsets."""
+    os.environ.setdefault("WINNOW_FEEDBACK_ARGON2", "fast")
+    fb = Feedback.open(f"sqlite:///{tmp_path / 'feedback.db'}", create=True)
+    fb.users.add("ann", "annotator", password="ann-password-1")
+    text = "\nCafé 😀 Zoë lives at\r\n12 Rue Oberkampf, Paris."
+    path = tmp_path / "one.jsonl"
+    path.write_bytes(orjson.dumps({"id": "r1", "messages": [{"role": "user", "content": "Who?"},
+                                                           {"role": "assistant", "content": text}]}) + b"\n")  # fmt: skip
+    fb.projects.create("marks", "spans", labels=LABELS, overlap=1)
+    fb.import_records("marks", path)
+    fb.projects.add_member("marks", "ann", "annotator")
+    with thread_server(fb) as url:
+        page = browser.new_page()
+        log = watch(page)
+        _login_with_keys(page, url, "ann", "ann-password-1")
+        page.goto(url + "/p/marks/annotate")
+        assert page.evaluate("() => document.getElementById('span-text').textContent") == text
+        zoe = _mark(page, text, 2, 1, 1)  # the stops: Café, 😀, Zoë, …
+        street = text.index("12 Rue")
+        box = page.evaluate(
+            """([a, b]) => { const node = document.getElementById('span-text');
+                 const walker = document.createTreeWalker(node, NodeFilter.SHOW_TEXT); const range = document.createRange();
+                 let seen = 0, t; const units = Array.from(node.textContent);
+                 const ua = units.slice(0, a).join('').length, ub = units.slice(0, b).join('').length;
+                 while ((t = walker.nextNode())) { const n = t.length;
+                   if (ua >= seen && ua <= seen + n) range.setStart(t, ua - seen);
+                   if (ub >= seen && ub <= seen + n) { range.setEnd(t, ub - seen); break; } seen += n; }
+                 const rects = range.getClientRects(); const first = rects[0], last = rects[rects.length - 1];
+                 return [first.left + 1, first.top + first.height / 2, last.right - 1, last.top + last.height / 2]; }""",
+            [street, street + len("12 Rue Oberkampf")],
+        )
+        page.mouse.move(box[0], box[1])
+        page.mouse.down()
+        page.mouse.move(box[2], box[3], steps=5)
+        page.mouse.up()
+        page.keyboard.press("2")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        page.wait_for_selector("#done")
+    (answer,) = [a.value for e in fb_answers(fb) for a in e]
+    assert answer["length"] == len(text)
+    assert [text[s["start"] : s["end"]] for s in answer["spans"]] == ["Zoë", "12 Rue Oberkampf"]
+    assert answer["spans"][0] == zoe
+    assert log.errors == [], "\n".join(log.errors)
+    fb.close()
+
+
+def fb_answers(fb: Feedback) -> list:
+    from winnow.feedback.service.answers import load_answers
+
+    return [e.answers for e in load_answers(fb.db, fb.projects.get("marks")).values()]
