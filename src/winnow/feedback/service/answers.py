@@ -115,12 +115,14 @@ def _majority(values: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 
 def _span_majority(project: ProjectInfo, values: list[dict[str, Any]]) -> dict[str, Any]:
-    question, half = project.question, len(values) / 2
-    marks = []
-    for column in zip(*(question.characters(v) for v in values), strict=True):
-        mark, n = Counter(column).most_common(1)[0]
-        marks.append(mark if n > half else 0)
-    return {"spans": question.spans_of(marks), "length": len(marks)}
+    import numpy as np  # answers × characters at once: a Counter per character was most of α's time
+
+    question = project.question
+    marks = np.array([question.characters(v) for v in values], dtype=np.int64).reshape(len(values), -1)
+    counts = np.stack([(marks == m).sum(axis=0) for m in range(len(question.labels) + 1)])
+    won = counts.max(axis=0) * 2 > len(values)  # more than half: no tie is possible
+    majority = np.where(won, counts.argmax(axis=0), 0)
+    return {"spans": question.spans_of([int(x) for x in majority]), "length": marks.shape[1]}
 
 
 def record_agreement(project: ProjectInfo, entry: RecordAnswers) -> float | None:
