@@ -66,6 +66,16 @@ def test_sessions_csrf_and_roles_on_every_endpoint(fb: Feedback, hh_path: Path, 
         assert client.post("/api/projects/helpful/next", headers={"X-CSRF-Token": "forged"}).status_code == 403
         task = client.post("/api/projects/helpful/next").json()["task"]
         assert task["candidates"] and len(task["candidates"]) == 2
+        draft = f"/api/projects/helpful/tasks/{task['id']}/draft"
+        assert (
+            client.post(draft, json={"value": {"choice": "B"}}, headers={"X-CSRF-Token": "forged"}).status_code == 403
+        )
+        assert anonymous.post(draft, json={"value": {"choice": "B"}}).status_code in (401, 403)
+        assert client.post(draft, json={"value": {"choice": "B"}, "comment": "maybe B"}).status_code == 200
+        again = client.post("/api/projects/helpful/next").json()["task"]
+        assert (again["id"], again["draft"], again["comment"]) == (task["id"], {"choice": "B"}, "maybe B")
+        other = f"/api/projects/helpful/tasks/{task['id'] + 1}/draft"
+        assert client.post(other, json={"value": {"choice": "B"}}).status_code == 404  # not their task
         ok = client.post(f"/api/projects/helpful/tasks/{task['id']}/submit", json={"value": {"choice": "A"}})
         assert ok.status_code == 200 and ok.json()["state"] == "submitted"
         assert client.get("/api/projects/helpful/export?format=trl-dpo").status_code == 403  # annotators never export

@@ -1,6 +1,7 @@
 """End to end in Debian's chromium (Playwright): an admin creates a project and imports real HH-RLHF
-pairs through the pages, three annotators log in and annotate with the keyboard only, a reviewer
-adjudicates a disagreement, and the export holds exactly the answers given. No console errors.
+pairs through the pages, three annotators log in and annotate with the keyboard only (one writes a
+comment and reloads: the draft keeps the choice and the comment), a reviewer adjudicates a
+disagreement, and the export holds exactly the answers (and the comment) given. No console errors.
 Screenshots go to the test's tmp dir (WINNOW_SCREENSHOTS=DIR keeps a copy)."""
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from browser import watch
 from winnow.feedback.service import Feedback
 
 RECORDS = 5
+COMMENT = "both are polite; B also answers"
 # annotator → the side they prefer on each record (by position in the file); U is exercised on the first
 PLAN = {
     "ann0": ["a", "a", "a", "b", "a"],
@@ -101,6 +103,14 @@ def test_admin_annotators_reviewer_end_to_end(browser: Browser, tmp_path: Path, 
                         page.keyboard.press("u")
                     assert page.get_attribute("#task", "data-record") == record
                 page.keyboard.press(key)
+                if name == "ann1" and i == 1:  # a comment (C), then a reload: the draft brings both back
+                    page.keyboard.press("c")
+                    page.keyboard.type(COMMENT)
+                    page.keyboard.press("Escape")
+                    page.wait_for_selector("#draft-status:text('Draft saved')")
+                    page.reload()
+                    assert page.get_attribute("#answer button.selected", "value") == {"a": "A", "b": "B"}[key]
+                    assert page.input_value("#comment") == COMMENT
                 if i == 0:
                     _shot(page, tmp_path, f"2-annotate-{name}")
                 with page.expect_navigation():
@@ -138,6 +148,7 @@ def test_admin_annotators_reviewer_end_to_end(browser: Browser, tmp_path: Path, 
         assert feedback["answers"] == [{"choice": {"a": "A", "b": "B", "t": "tie"}[p[order.index(row["id"])]]}
                                        for p in PLAN.values()]  # fmt: skip
         got[row["id"]] = {"A": "a", "B": "b", "tie": "t"}[feedback["answer"]["choice"]]
+        assert feedback["comments"] == [COMMENT if (n, row["id"]) == ("ann1", order[1]) else None for n in PLAN]
     ties = [r for r, v in expected.items() if v == "t"]
     assert got == {r: v for r, v in expected.items() if v != "t"} and ties == [order[4]]  # ties export no pair
     assert fb.review.disagreements(fb.projects.get("helpful"), include_adjudicated=True)[0].adjudication is not None

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import orjson
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
@@ -23,7 +24,7 @@ from winnow.feedback.api.deps import (
     session,
 )
 from winnow.feedback.api.plots import bar_chart
-from winnow.feedback.api.render import answer_text, markdown
+from winnow.feedback.api.render import answer_text, markdown, pre_text
 from winnow.feedback.api.rest import import_upload
 from winnow.feedback.service import FORMATS, Account, Feedback, FeedbackError, Forbidden
 from winnow.feedback.service.questions import TASKS
@@ -33,6 +34,7 @@ router = APIRouter()
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 templates.env.filters["markdown"] = markdown
 templates.env.filters["answer"] = answer_text
+templates.env.filters["pre_text"] = pre_text
 
 
 def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -198,6 +200,11 @@ def _value_from_form(form: dict[str, Any], task: str) -> dict[str, Any]:
         return {"rating": int(form["rating"]) if str(form.get("rating", "")).isdigit() else None}
     if task == "label":
         return {"labels": form.getlist("label") if hasattr(form, "getlist") else [form.get("label")]}
+    if task == "spans":  # the page keeps the spans as JSON in a hidden field
+        try:
+            return {"spans": orjson.loads(str(form.get("spans") or "[]"))}
+        except orjson.JSONDecodeError as error:
+            raise FeedbackError("spans: the spans field is not JSON") from error
     if task == "ranking":
         raw = str(form.get("order", ""))
         return {"order": [int(x) - 1 for x in raw.replace(" ", "").split(",") if x.isdigit()]}
@@ -210,9 +217,9 @@ async def submit_page(request: Request, task_id: int, access: ProjectAccess = De
 
     fb: Feedback = request.app.state.feedback
     form = await request.form()
-    value = _value_from_form(form, access.project.task)
     comment = str(form.get("comment") or "") or None
     try:
+        value = _value_from_form(form, access.project.task)
         await run_in_threadpool(fb.tasks.submit, access.project, access.user, task_id, value, comment)
     except FeedbackError as error:
         return page(request, "error.html", 400, user=access.user, error=str(error), project=access.project)

@@ -5,7 +5,7 @@ and non-image ``data:`` URLs (such a link renders as plain text)."""
 from __future__ import annotations
 
 from markdown_it import MarkdownIt
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 _MD = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
 
@@ -18,7 +18,8 @@ def markdown(text: str | None) -> Markup:
 
 
 def answer_text(value: dict | str | None) -> str:
-    """An answer as a person reads it: ``A``, ``tie``, ``4``, ``harmful, rude``, ``2 > 1 > 3``, the edit."""
+    """An answer as a person reads it: ``A``, ``tie``, ``4``, ``harmful, rude``, ``2 > 1 > 3``,
+    ``PII 12–20; factual error 31–40``, the edit."""
     import orjson
 
     if isinstance(value, str):
@@ -33,5 +34,15 @@ def answer_text(value: dict | str | None) -> str:
         return ", ".join(value["labels"])
     if "order" in value:
         return " > ".join(str(i + 1) for i in value["order"])
+    if "spans" in value:
+        spans = value["spans"]
+        return "; ".join(f"{s['label']} {s['start']}–{s['end']}" for s in spans) if spans else "nothing marked"
     text = str(value.get("text", ""))
     return text if len(text) <= 160 else text[:157] + "…"
+
+
+def pre_text(text: str | None) -> Markup:
+    """Escaped text for an element whose DOM text must equal ``text`` character for character (the
+    spans page maps selections to offsets): HTML parsing turns CR and CR LF into LF, so CR goes out as
+    a character reference, which the parser keeps."""
+    return Markup(str(escape(text or "")).replace("\r", "&#13;"))

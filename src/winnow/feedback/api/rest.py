@@ -16,6 +16,7 @@ from winnow.feedback.api.deps import ProjectAccess, feedback, require
 from winnow.feedback.api.schemas import (
     AdjudicateIn,
     AssignIn,
+    DraftIn,
     NextOut,
     ProjectOut,
     SkipIn,
@@ -36,6 +37,7 @@ def task_out(task: Task) -> TaskOut:
     return TaskOut(
         id=task.assignment_id, record=task.external_id, prompt=plain(task.prompt),
         candidates=[plain(c) for c in task.candidates], draft=task.draft, suggestion=task.suggestion,
+        comment=task.comment,
     )  # fmt: skip
 
 
@@ -65,6 +67,17 @@ def submit(
 ) -> SubmitOut:
     a = fb.tasks.submit(access.project, access.user, task_id, body.value, body.comment)
     return SubmitOut(id=a.id, record=str(a.record_id), state=a.state)
+
+
+@router.post("/projects/{name}/tasks/{task_id}/draft")
+def draft(
+    task_id: int, body: DraftIn, access: ProjectAccess = Depends(require("annotator")),
+    fb: Feedback = Depends(feedback),
+) -> dict:  # fmt: skip
+    """Keep the answer so far on the caller's open task (the annotate page sends it as they work):
+    ``next`` returns it as ``draft``, so a reload or a later visit resumes where they were."""
+    fb.tasks.save_draft(access.user, task_id, body.value, body.comment, project=access.project)
+    return {"saved": task_id}
 
 
 @router.post("/projects/{name}/tasks/{task_id}/skip")

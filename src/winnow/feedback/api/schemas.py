@@ -19,6 +19,7 @@ class TaskOut(BaseModel):
     candidates: list[list[Message]] = Field(description="the responses to judge, in display order (A, B, …)")
     draft: dict[str, Any] | None = None
     suggestion: dict[str, Any] | None = None
+    comment: str | None = Field(None, description="the draft's comment")
 
 
 class NextOut(BaseModel):
@@ -27,8 +28,16 @@ class NextOut(BaseModel):
 
 
 class SubmitIn(BaseModel):
-    value: dict[str, Any] = Field(description='the answer: {"choice": "A"}, {"rating": 4}, {"labels": [...]}, …')
-    comment: str | None = None
+    value: dict[str, Any] = Field(
+        description='the answer: {"choice": "A"}, {"rating": 4}, {"labels": [...]}, '
+        '{"spans": [{"start": 0, "end": 5, "label": "PII"}]}, …'
+    )
+    comment: str | None = Field(None, max_length=10_000)
+
+
+class DraftIn(BaseModel):
+    value: dict[str, Any] = Field(description="the answer so far, in answer form (it may be incomplete)")
+    comment: str | None = Field(None, max_length=10_000)
 
 
 class SubmitOut(BaseModel):

@@ -1,6 +1,11 @@
 """The answers of a project read in one pass (agreement, review and export all start here), and the
 consensus of a record: the adjudicated answer when a reviewer gave one, else the majority (the
-median for ordinal scales); per-record agreement is the share of answers equal to the consensus."""
+median for ordinal scales); per-record agreement is the share of answers equal to the consensus.
+
+Spans are decided per character: a character carries a label when more than half of the answers
+gave it that label, else it is unmarked (so two annotators keep what they both marked alike); the
+consensus spans are the runs of one label. Their record agreement is the mean, over the characters
+anyone marked, of the share of answers that gave the character its most common value."""
 
 from __future__ import annotations
 
@@ -94,6 +99,8 @@ def consensus(project: ProjectInfo, entry: RecordAnswers) -> dict[str, Any] | No
             for rank, item in enumerate(v["order"]):
                 points[item] += len(v["order"]) - rank
         return {"order": sorted(points, key=lambda i: (-points[i], i))}
+    if task == "spans":
+        return _span_majority(project, values)
     if task == "correction":
         return _majority(values) or values[0]  # differing edits: the first one given, until a reviewer picks
     return _majority(values)
@@ -107,11 +114,30 @@ def _majority(values: list[dict[str, Any]]) -> dict[str, Any] | None:
     return orjson.loads(top)
 
 
+def _span_majority(project: ProjectInfo, values: list[dict[str, Any]]) -> dict[str, Any]:
+    import numpy as np  # answers × characters at once: a Counter per character was most of α's time
+
+    question = project.question
+    marks = np.array([question.characters(v) for v in values], dtype=np.int64).reshape(len(values), -1)
+    counts = np.stack([(marks == m).sum(axis=0) for m in range(len(question.labels) + 1)])
+    won = counts.max(axis=0) * 2 > len(values)  # more than half: no tie is possible
+    majority = np.where(won, counts.argmax(axis=0), 0)
+    return {"spans": question.spans_of([int(x) for x in majority]), "length": marks.shape[1]}
+
+
 def record_agreement(project: ProjectInfo, entry: RecordAnswers) -> float | None:
-    """The share of the answers that equal the majority answer (1.0: everyone agrees)."""
-    values = [_key(a.value) for a in entry.answers]
-    if len(values) < 2:
+    """The share of the answers that equal the majority answer (1.0: everyone agrees); for spans,
+    that share per character, averaged over the characters anyone marked."""
+    if len(entry.answers) < 2:
         return None
+    if project.task == "spans":
+        shares = [
+            Counter(column).most_common(1)[0][1] / len(column)
+            for column in zip(*(project.question.characters(a.value) for a in entry.answers), strict=True)
+            if any(column)
+        ]
+        return sum(shares) / len(shares) if shares else 1.0
+    values = [_key(a.value) for a in entry.answers]
     return Counter(values).most_common(1)[0][1] / len(values)
 
 

@@ -5,7 +5,7 @@ Each answered record becomes the record its task implies: pairwise → a prefere
 chosen; ties and even splits are left out and counted), ranking → a preference best ≻ worst (or a
 rated record with scores), rating → an unpaired record labelled by the consensus rating (above or
 below the middle of the scale) or, for SFT formats, the conversations rated above the middle,
-label → the conversation, correction → the edited conversation (SFT) or a preference edited ≻
+label and spans → the conversation (the labels or spans in the provenance), correction → the edited conversation (SFT) or a preference edited ≻
 original. The adjudicated answer wins over the annotators'. Every row comes with its provenance
 (annotators, when they answered, the guideline version, the record's agreement): inside the row for
 ``winnow``, and as the same line of ``<output>.provenance.jsonl`` for trainer formats, whose rows
@@ -95,11 +95,11 @@ def resolve(project: ProjectInfo, record: Record, answer: dict[str, Any], kinds:
             out.update(kind="conversation", messages=prompt + candidates[0])
             return out
         return "a rating task gives no pairs"
-    if task == "label":
+    if task in ("label", "spans"):
         if "conversation" in kinds:
             out.update(kind="conversation", messages=prompt + candidates[0])
             return out
-        return "a label task gives conversations only"
+        return f"a {task} task gives conversations only"
     edited = [_message("assistant", answer["text"])]
     if "conversation" in kinds:
         out.update(kind="conversation", messages=prompt + edited)
@@ -122,6 +122,7 @@ def provenance(project: ProjectInfo, entry: RecordAnswers, answer: dict[str, Any
         "answer": answer,
         "annotators": [a.user for a in entry.answers],
         "answers": [a.value for a in entry.answers],
+        "comments": [a.comment for a in entry.answers],
         "answered_at": [a.at.isoformat() if a.at else None for a in entry.answers],
         "guideline_version": sorted({a.guideline_version for a in entry.answers if a.guideline_version}),
         "agreement": record_agreement(project, entry),

@@ -65,6 +65,13 @@ def suggestion(data: dict[str, Any], swap: bool, task: str) -> dict[str, Any] | 
     return None
 
 
+def response_text(candidates: list[Messages]) -> str:
+    """The text a ``spans`` answer marks: the content of the last turn of the (one) response."""
+    if not candidates or not candidates[0]:
+        return ""
+    return candidates[0][-1].get("content") or ""
+
+
 def require_fits(task: str, data: dict[str, Any], where: str) -> None:
     why = check_fits(task, data)
     if why:

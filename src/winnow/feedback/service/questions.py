@@ -1,5 +1,12 @@
 """The task types: what an answer looks like, how it is checked, which keys answer it, and the level
-of measurement its agreement is computed at."""
+of measurement its agreement is computed at.
+
+A ``spans`` answer marks character spans of the response text (``items.response_text``: the content
+of the last response turn) with the project's labels: ``{"spans": [{"start", "end", "label"}, ...],
+"length": N}``. Offsets are Python string indices (Unicode code points, not UTF-16 units nor bytes),
+``start < end <= length``; spans may touch but not overlap and are stored sorted by start; an empty
+list is an answer ("nothing to mark"). ``length`` is the response's length, filled in by the check
+(whatever a client sent): it is what makes an answer self-contained for α, one unit per character."""
 
 from __future__ import annotations
 
@@ -8,7 +15,10 @@ from typing import Any
 
 from winnow.feedback.service.errors import FeedbackError
 
-TASKS = ("pairwise", "rating", "label", "ranking", "correction")
+TASKS = ("pairwise", "rating", "label", "ranking", "correction", "spans")
+DEFAULT_SPAN_LABELS = ["PII", "factual error"]
+MAX_DRAFT_BYTES = 256 * 1024  # a draft is a partial answer: bounded, since it is stored before any check
+MAX_COMMENT = 10_000
 DEFAULT_POINTS = ["Very bad", "Bad", "Acceptable", "Good", "Very good"]
 PAIRWISE = {"A": 0, "tie": 1, "B": 2}  # ordinal: A < tie < B
 
@@ -21,7 +31,13 @@ class Question:
     @property
     def level(self) -> str | None:
         """Krippendorff's level of measurement, None where α does not apply (free-text corrections)."""
-        default = {"pairwise": "ordinal", "rating": "ordinal", "label": "nominal", "ranking": "ordinal"}
+        default = {
+            "pairwise": "ordinal",
+            "rating": "ordinal",
+            "label": "nominal",
+            "ranking": "ordinal",
+            "spans": "nominal",
+        }
         return self.settings.get("level", default.get(self.task))
 
     @property
@@ -32,8 +48,9 @@ class Question:
     def points(self) -> list[str]:
         return list(self.settings.get("points") or [])
 
-    def check(self, value: Any, candidates: int) -> dict[str, Any]:
-        """The answer ``value`` normalised, or FeedbackError saying what is wrong with it."""
+    def check(self, value: Any, candidates: int, text: str = "") -> dict[str, Any]:
+        """The answer ``value`` normalised, or FeedbackError saying what is wrong with it. ``text`` is
+        the response text a ``spans`` answer marks (``items.response_text``)."""
         if not isinstance(value, dict):
             raise FeedbackError("an answer is a JSON object")
         if self.task == "pairwise":
@@ -60,10 +77,36 @@ class Question:
             if not isinstance(order, list) or sorted(order) != list(range(candidates)):
                 raise FeedbackError(f"ranking: order is a permutation of 0..{candidates - 1}, best first")
             return {"order": [int(x) for x in order]}
-        text = value.get("text")
-        if not isinstance(text, str) or not text.strip():
+        if self.task == "spans":
+            return {"spans": self._check_spans(value.get("spans"), len(text)), "length": len(text)}
+        edit = value.get("text")
+        if not isinstance(edit, str) or not edit.strip():
             raise FeedbackError("correction: text is the corrected response, not empty")
-        return {"text": text}
+        return {"text": edit}
+
+    def _check_spans(self, spans: Any, length: int) -> list[dict[str, Any]]:
+        if not isinstance(spans, list):
+            raise FeedbackError('spans: "spans" is a list of {start, end, label} (empty: nothing to mark)')
+        out = []
+        for i, span in enumerate(spans):
+            if not isinstance(span, dict):
+                raise FeedbackError(f"spans: span {i} is not an object")
+            start, end, label = span.get("start"), span.get("end"), span.get("label")
+            if any(isinstance(x, bool) or not isinstance(x, int) for x in (start, end)):
+                raise FeedbackError(f"spans: span {i}: start and end are whole numbers (character offsets)")
+            if not 0 <= start < end <= length:
+                raise FeedbackError(f"spans: span {i} ({start}–{end}) must have 0 <= start < end <= {length}")
+            if label not in self.labels:
+                raise FeedbackError(f"spans: span {i}: label {label!r} is not one of {', '.join(self.labels)}")
+            out.append({"start": start, "end": end, "label": label})
+        out.sort(key=lambda s: (s["start"], s["end"]))
+        for before, after in zip(out, out[1:], strict=False):
+            if after["start"] < before["end"]:
+                raise FeedbackError(
+                    f"spans: {before['start']}–{before['end']} and {after['start']}–{after['end']} overlap "
+                    "(one label per character)"
+                )
+        return out
 
     def numeric(self, value: dict[str, Any]) -> dict[int, float]:
         """The answer as numbers for α: unit offset → value (a ranking has one unit per response)."""
@@ -77,7 +120,26 @@ class Question:
             return {0: float(self.labels.index(value["labels"][0]))}
         if self.task == "ranking":
             return {item: float(rank) for rank, item in enumerate(value["order"])}
+        if self.task == "spans":  # one unit per character: its label's number, 0 where unmarked
+            return dict(enumerate(map(float, self.characters(value))))
         return {}
+
+    def characters(self, value: dict[str, Any]) -> list[int]:
+        """A spans answer per character: label index + 1, 0 where nothing is marked."""
+        out = [0] * value["length"]
+        for span in value["spans"]:
+            out[span["start"] : span["end"]] = [self.labels.index(span["label"]) + 1] * (span["end"] - span["start"])
+        return out
+
+    def spans_of(self, characters: list[int]) -> list[dict[str, Any]]:
+        """The inverse of ``characters``: the maximal runs of one label (touching runs of one label merge)."""
+        spans: list[dict[str, Any]] = []
+        for i, mark in enumerate(characters):
+            if mark and spans and spans[-1]["end"] == i and spans[-1]["label"] == self.labels[mark - 1]:
+                spans[-1]["end"] = i + 1
+            elif mark:
+                spans.append({"start": i, "end": i + 1, "label": self.labels[mark - 1]})
+        return spans
 
     def shortcuts(self, candidates: int) -> list[tuple[str, str]]:
         """(key, what it does) for the annotate page."""
@@ -92,9 +154,20 @@ class Question:
             keys += [(str(i), label) for i, label in enumerate(self.labels, start=1)]
         elif self.task == "ranking":
             keys.append(("1…" + str(candidates), "add the response to the ranking (best first); 0 clears"))
+        elif self.task == "spans":
+            keys += [
+                ("→ ←", "next / previous word"),
+                ("Shift+→ ←", "select word by word"),
+                ("] [", "selection end ±1 character"),
+                *[(str(i), f"mark {label}") for i, label in enumerate(self.labels, start=1)],
+                ("0", "unmark"),
+                ("Del", "delete the span at the cursor"),
+                ("Esc", "clear the selection"),
+            ]
         else:
             keys.append(("E", "edit the response"))
-        return [*keys, ("Enter", "submit"), ("S", "skip (asks why)"), ("U", "undo the last answer")]
+        return [*keys, ("C", "comment (Esc leaves it)"), ("Enter", "submit"), ("S", "skip (asks why)"),
+                ("U", "undo the last answer")]  # fmt: skip
 
 
 def make_question(task: str, labels: list[str] | None = None, points: int | list[str] | None = None, **extra: Any):
@@ -102,10 +175,12 @@ def make_question(task: str, labels: list[str] | None = None, points: int | list
     if task not in TASKS:
         raise FeedbackError(f"unknown task {task!r} (choices: {', '.join(TASKS)})")
     settings: dict[str, Any] = dict(extra)
-    if task == "label":
-        settings["labels"] = labels or ["good", "bad"]
+    if task in ("label", "spans"):
+        settings["labels"] = labels or (["good", "bad"] if task == "label" else DEFAULT_SPAN_LABELS)
         if len(settings["labels"]) > 9:
-            raise FeedbackError("label: at most 9 labels (one number key each)")
+            raise FeedbackError(f"{task}: at most 9 labels (one number key each)")
+        if len(set(settings["labels"])) != len(settings["labels"]):
+            raise FeedbackError(f"{task}: the labels must differ")
     if task == "rating":
         if isinstance(points, int):
             settings["points"] = [str(i) for i in range(1, points + 1)] if points != 5 else DEFAULT_POINTS
@@ -116,3 +191,16 @@ def make_question(task: str, labels: list[str] | None = None, points: int | list
     if task == "pairwise":
         settings.setdefault("tie", True)
     return settings
+
+
+def check_draft(value: Any, comment: str | None) -> None:
+    """A draft is a partial answer (a ranking half done): not checked against the question, but
+    bounded, since it is stored on every pause of an annotator."""
+    import orjson
+
+    if not isinstance(value, dict):
+        raise FeedbackError("a draft is a JSON object (the answer so far)")
+    if len(orjson.dumps(value)) > MAX_DRAFT_BYTES:
+        raise FeedbackError(f"a draft holds at most {MAX_DRAFT_BYTES // 1024} KiB")
+    if comment is not None and len(comment) > MAX_COMMENT:
+        raise FeedbackError(f"a comment holds at most {MAX_COMMENT:,} characters")

@@ -11,7 +11,7 @@ from sqlalchemy import delete
 
 from winnow.feedback.service.answers import Answer, _key, consensus, load_answers, load_answers_of, record_agreement
 from winnow.feedback.service.errors import NotFound
-from winnow.feedback.service.items import shown
+from winnow.feedback.service.items import response_text, shown
 from winnow.feedback.service.projects import ProjectInfo
 from winnow.feedback.service.users import Account, now
 from winnow.feedback.store import Adjudication, Database, Record
@@ -79,7 +79,7 @@ class Review:
             if record is None or record.project_id != project.id:
                 raise NotFound(f"no record {record_id} in {project.name}")
             _, candidates = shown(record.data, record.swap, project.task)
-            value = project.question.check(value, len(candidates))
+            value = project.question.check(value, len(candidates), response_text(candidates))
             s.execute(delete(Adjudication).where(Adjudication.record_id == record_id))
             s.add(
                 Adjudication(

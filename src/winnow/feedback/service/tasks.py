@@ -20,8 +20,9 @@ from sqlalchemy import bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from winnow.feedback.service.errors import Conflict, FeedbackError, NotFound
-from winnow.feedback.service.items import shown, suggestion
+from winnow.feedback.service.items import response_text, shown, suggestion
 from winnow.feedback.service.projects import ProjectInfo
+from winnow.feedback.service.questions import check_draft
 from winnow.feedback.service.users import Account, now
 from winnow.feedback.store import Assignment, Database, Record, Skip
 from winnow.feedback.store.models import LEASED, OPEN, SUBMITTED
@@ -38,6 +39,7 @@ class Task:
     candidates: list[list[dict[str, Any]]]
     draft: dict[str, Any] | None
     suggestion: dict[str, Any] | None
+    comment: str | None = None  # the draft's comment (or, after undo, the answer's)
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ class Tasks:
         record = s.get(Record, a.record_id)
         prompt, candidates = shown(record.data, record.swap, project.task)
         hint = suggestion(record.data, record.swap, project.task) if project.show_suggestions else None
-        return Task(a.id, record.id, record.external_id, prompt, candidates, a.value, hint)
+        return Task(a.id, record.id, record.external_id, prompt, candidates, a.value, hint, a.comment)
 
     def next(self, project: ProjectInfo, user: Account) -> Task | None:
         """The annotator's task: their open lease, or a newly leased slot; None when nothing is left."""
@@ -175,7 +177,7 @@ class Tasks:
                 raise NotFound(f"no task {assignment_id} in {project.name}")
             record = s.get(Record, a.record_id)
             _, candidates = shown(record.data, record.swap, project.task)
-            value = project.question.check(value, len(candidates))
+            value = project.question.check(value, len(candidates), response_text(candidates))
             if a.state == SUBMITTED:
                 if a.value == value:
                     return a  # a retry of an acknowledged submit
@@ -203,12 +205,19 @@ class Tasks:
             a.seconds, a.guideline_version = seconds, project.guideline_version
             return a
 
-    def save_draft(self, user: Account, assignment_id: int, value: dict[str, Any]) -> None:
+    def save_draft(
+        self, user: Account, assignment_id: int, value: dict[str, Any], comment: str | None = None,
+        project: ProjectInfo | None = None,
+    ) -> None:  # fmt: skip
+        """Keep the answer so far (and the comment) on the caller's open task: ``next`` hands it back."""
+        check_draft(value, comment)
         with self.db.write() as s:
             a = self._own(s, assignment_id, user)
+            if project is not None and a.project_id != project.id:
+                raise NotFound(f"no task {assignment_id} in {project.name}")
             if a.state != LEASED:
                 raise Conflict("only an open task keeps a draft")
-            a.value = value
+            a.value, a.comment = value, comment or None
 
     def skip(self, project: ProjectInfo, user: Account, assignment_id: int, reason: str = "") -> None:
         """Give the task back (the slot opens for someone else) and never offer the record again."""
@@ -217,7 +226,7 @@ class Tasks:
             if a.state != LEASED:
                 raise Conflict("only an open task can be skipped")
             s.add(Skip(project_id=project.id, record_id=a.record_id, user_id=user.id, reason=reason[:2000], at=now()))
-            a.state, a.user_id, a.leased_at, a.value = OPEN, None, None, None
+            a.state, a.user_id, a.leased_at, a.value, a.comment = OPEN, None, None, None, None
 
     def undo(self, project: ProjectInfo, user: Account) -> Task | None:
         """Reopen the caller's last answer as their current task (its answer kept as the draft)."""
@@ -227,7 +236,7 @@ class Tasks:
                     Assignment.project_id == project.id, Assignment.user_id == user.id, Assignment.state == LEASED
                 )
             ):  # the task on screen goes back to the queue
-                lease.state, lease.user_id, lease.leased_at, lease.value = OPEN, None, None, None
+                lease.state, lease.user_id, lease.leased_at, lease.value, lease.comment = OPEN, None, None, None, None
             last = s.scalar(
                 select(Assignment)
                 .where(Assignment.project_id == project.id, Assignment.user_id == user.id)
@@ -311,7 +320,7 @@ def _take_statement():  # type: ignore[no-untyped-def]
         update(Assignment)
         .where(Assignment.id == bindparam("slot_id"), Assignment.state == bindparam("seen"))
         .where(or_(free, Assignment.leased_at < bindparam("cutoff")))
-        .values(state=LEASED, user_id=taker, leased_at=bindparam("stamp"), value=None)
+        .values(state=LEASED, user_id=taker, leased_at=bindparam("stamp"), value=None, comment=None)
         .execution_options(synchronize_session=False)
     )
 

@@ -1,6 +1,8 @@
 // Keyboard-first annotation (Winnow feedback): numbers pick a label or a rating, A/B/T or the arrows
-// pick a side, Enter submits, S skips (asks why), U undoes the last answer, E edits a correction.
-// Written for this app; no library, nothing fetched.
+// pick a side, Enter submits, S skips (asks why), U undoes the last answer, E edits a correction,
+// C writes a comment. The answer so far (and the comment) is saved as a draft a moment after each
+// change, so a reload or a later visit resumes it. Spans have their own keys (spans.js, which runs
+// first and marks the keys it used with preventDefault). Written for this app; no library, nothing fetched.
 (function () {
   "use strict";
   var form = document.getElementById("answer");
@@ -10,6 +12,12 @@
   var selected = null;
   var sent = false;
   var keyed = {};
+  var task = form ? form.getAttribute("data-task") : null;
+  var draftUrl = form ? form.getAttribute("data-draft-url") : null;
+  var comment = document.getElementById("comment");
+  var draftStatus = document.getElementById("draft-status");
+  var csrf = (document.querySelector("meta[name=csrf-token]") || {}).content;
+  var timer = null, inflight = null, restoring = false;
   // a long prompt scrolls in its box: start at its end, the turn the responses answer
   document.querySelectorAll(".task > .chat").forEach(function (chat) { chat.scrollTop = chat.scrollHeight; });
   if (form) {
@@ -18,8 +26,70 @@
     });
     form.addEventListener("submit", function (event) {
       if (sent) { event.preventDefault(); return; }
+      clearTimeout(timer);  // the answer itself is on its way: no draft after it
+      timer = null;
+      if (inflight) {  // a draft still being saved would land after the answer: wait for it
+        event.preventDefault();
+        var submitter = event.submitter || null;
+        inflight.then(function () { form.requestSubmit(submitter); });
+        return;
+      }
       sent = true;
     });
+    form.addEventListener("change", scheduleDraft);
+    form.addEventListener("input", scheduleDraft);
+  }
+
+  function answerSoFar() {
+    if (task === "spans") { return { spans: JSON.parse(document.getElementById("spans-value").value || "[]") }; }
+    if (task === "correction") { return { text: document.getElementById("correction").value }; }
+    if (task === "ranking") {
+      var raw = document.getElementById("order").value;
+      return { order: raw ? raw.split(",").map(function (x) { return parseInt(x, 10) - 1; }) : [] };
+    }
+    if (!selected) { return {}; }
+    if (task === "pairwise") { return { choice: selected.value }; }
+    if (task === "rating") { return { rating: parseInt(selected.value, 10) }; }
+    return { labels: [selected.value] };
+  }
+
+  function scheduleDraft() {
+    if (!draftUrl || sent || restoring) { return; }
+    clearTimeout(timer);
+    timer = setTimeout(saveDraft, 600);
+    if (draftStatus) { draftStatus.textContent = "Saving the draft…"; }
+  }
+
+  function saveDraft(leaving) {
+    timer = null;
+    if (sent) { return; }
+    var body = JSON.stringify({ value: answerSoFar(), comment: comment ? comment.value : null });
+    inflight = fetch(draftUrl, {
+      method: "POST", credentials: "same-origin", body: body, keepalive: leaving === true,
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+    }).then(function (response) {
+      if (draftStatus) { draftStatus.textContent = response.ok ? "Draft saved" : "Draft not saved (" + response.status + ")"; }
+    }, function () {
+      if (draftStatus) { draftStatus.textContent = "Draft not saved (offline?)"; }
+    }).then(function () { inflight = null; });
+  }
+
+  function restoreDraft() {
+    // spans and corrections restore themselves (the page holds their draft); here the buttons and the ranking
+    var draft = null;
+    try { draft = JSON.parse(form.getAttribute("data-draft") || "null"); } catch (e) { draft = null; }
+    if (!draft) { return; }
+    restoring = true;
+    var value = draft.choice || draft.rating || (draft.labels || [])[0];
+    if (value !== undefined && value !== null) {
+      form.querySelectorAll("button[data-key]").forEach(function (button) {
+        if (button.value === String(value)) { choose(button); }
+      });
+    }
+    if (task === "ranking" && draft.order && draft.order.length) {
+      document.getElementById("order").value = draft.order.map(function (i) { return i + 1; }).join(",");
+    }
+    restoring = false;
   }
 
   function choose(button) {
@@ -28,6 +98,7 @@
     button.classList.add("selected");
     button.setAttribute("aria-pressed", "true");
     if (status) { status.textContent = "Selected: " + (button.getAttribute("data-label") || button.value) + " (Enter to submit)"; }
+    scheduleDraft();
   }
 
   function typing(target) {
@@ -37,22 +108,32 @@
   function rankingKey(key) {
     var order = document.getElementById("order");
     var n = parseInt(form.getAttribute("data-candidates"), 10);
-    if (key === "0") { order.value = ""; return true; }
+    if (key === "0") { order.value = ""; scheduleDraft(); return true; }
     var k = parseInt(key, 10);
     if (k >= 1 && k <= n) {
       var items = order.value ? order.value.split(",") : [];
       if (items.indexOf(String(k)) < 0) { items.push(String(k)); }
       order.value = items.join(",");
       if (status) { status.textContent = "Ranking: " + order.value + (items.length === n ? " (Enter to submit)" : ""); }
+      scheduleDraft();
       return true;
     }
     return false;
   }
 
+  if (form) { restoreDraft(); }
+  // leaving with a change not saved yet (a reload, a closed tab): send it now; keepalive outlives the page
+  window.addEventListener("pagehide", function () { if (timer) { clearTimeout(timer); saveDraft(true); } });
+
   document.addEventListener("keydown", function (event) {
     var key = event.key;
     var target = event.target;
-    if (event.altKey || event.metaKey) { return; }
+    if (event.defaultPrevented || event.altKey || event.metaKey) { return; }
+    if (target && target.id === "comment") {
+      if (key === "Enter" && event.ctrlKey) { event.preventDefault(); form.requestSubmit(selected || null); }
+      if (key === "Escape") { target.blur(); }
+      return;
+    }
     if (target && target.id === "correction") {
       if (key === "Enter" && event.ctrlKey) { event.preventDefault(); form.requestSubmit(); }
       if (key === "Escape") { target.blur(); }
@@ -77,7 +158,7 @@
     if (key === "Enter" && form) {
       event.preventDefault();
       if (selected) { form.requestSubmit(selected); }
-      else if (form.getAttribute("data-task") === "ranking" || form.getAttribute("data-task") === "correction") {
+      else if (task === "ranking" || task === "correction" || task === "spans") {
         form.requestSubmit();
       } else if (status) { status.textContent = "Pick an answer first (see the keys)"; }
       return;
@@ -85,6 +166,11 @@
     if (lower === "e" && form && form.getAttribute("data-task") === "correction") {
       event.preventDefault();
       document.getElementById("correction").focus();
+      return;
+    }
+    if (lower === "c" && comment) {
+      event.preventDefault();
+      comment.focus();
       return;
     }
     if (lower === "s" && skip) {
