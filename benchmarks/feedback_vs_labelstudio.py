@@ -16,7 +16,7 @@ loopback, with a fresh data directory (SQLite) per size. Every step has a time l
 a step that fails or runs out of time is reported as such, not dropped.
 
     .venv/bin/python benchmarks/feedback_vs_labelstudio.py [--records 1000,10000] [--page-size 100]
-        [--timeout 600] [--snapshot]
+        [--timeout 600] [--snapshot] [--only winnow,labelstudio] [--ls-steps import,list,export]
 """
 
 from __future__ import annotations
@@ -191,6 +191,8 @@ def run_label_studio(ls: httpx.Client, n: int, rows: list[dict], args: argparse.
                 raise RuntimeError(state.get("error"))
         count = ls.get(f"/api/projects/{pid}").json().get("task_number")
         step.note = f"({count:,} tasks in the project, {len(body) / 1e6:.0f} MB posted)"
+    if "list" not in args.ls_steps:
+        return
     with Step(results, ("Label Studio", n, "list ids")) as step:
         ids: list[int] = []
         page = 1
@@ -207,6 +209,8 @@ def run_label_studio(ls: httpx.Client, n: int, rows: list[dict], args: argparse.
         if len(set(ids)) != n:
             raise RuntimeError(f"{len(set(ids)):,} distinct ids listed, {n:,} imported")
         step.note = f"({page} pages of {args.page_size})"
+    if "export" not in args.ls_steps:
+        return
     with Step(results, ("Label Studio", n, "export JSON (GET …/export)")) as step:
         size = download(ls, f"/api/projects/{pid}/export", data_dir / "export.json", params={"exportType": "JSON"})
         exported = len(orjson.loads((data_dir / "export.json").read_bytes()))
@@ -304,6 +308,8 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds any one request may take")
     parser.add_argument("--snapshot", action="store_true", help="also time Label Studio's snapshot export")
     parser.add_argument("--only", default="winnow,labelstudio")
+    parser.add_argument("--ls-steps", default="import,list,export", help="Label Studio's steps, in order: "
+                        "import[,list[,export]] (a later one needs the earlier ones)")  # fmt: skip
     args = parser.parse_args()
     if "labelstudio" in args.only and not (LS_BIN / "label-studio").exists():
         parser.error("Label Studio is not installed: bash benchmarks/setup_labelstudio.sh")
