@@ -113,8 +113,8 @@ def records(
     after: int = 0, limit: int = Query(1000, ge=1, le=10000), access: ProjectAccess = Depends(require("reviewer")),
     fb: Feedback = Depends(feedback),
 ) -> dict:  # fmt: skip
-    """The project's record ids, a page at a time in id order (keyset: pass ``next`` back as ``after``;
-    ``next`` is null on the last page), so a page costs the same at record 10 and at record 1,000,000."""
+    """The project's record ids, a page at a time in id order. Keyset pages: pass ``next`` back as
+    ``after`` until it is null (a short page); no rows are skipped, so a late page costs what an early one does."""
     with fb.db.read() as s:
         rows = s.execute(
             select(Record.id, Record.external_id)
