@@ -16,8 +16,8 @@ CPU milliseconds per round trip (user + system, from /proc), which do not depend
 benchmark's own client threads keep the machine.
 
 Answers for the export and agreement figures are written with one bulk UPDATE (the HTTP path is what
-the latency figures measure). Label Studio is not run side by side here yet; see docs/feedback.md for
-the peers' reported figures."""
+the latency figures measure). Label Studio runs side by side in benchmarks/feedback_vs_labelstudio.py
+(figures in docs/feedback.md)."""
 
 from __future__ import annotations
 

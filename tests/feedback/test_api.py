@@ -266,3 +266,34 @@ def test_streamed_export_equals_the_file_export(fb: Feedback, hh_path: Path, tmp
     assert streamed.splitlines() == (tmp_path / "out.jsonl").read_bytes().splitlines()
     if fmt != "winnow":
         assert provenance.splitlines() == (tmp_path / "out.jsonl.provenance.jsonl").read_bytes().splitlines()
+
+
+def test_record_ids_listed_by_keyset_pages(fb: Feedback, hh_path: Path, tmp_path: Path) -> None:
+    fb.projects.create("helpful", "pairwise", overlap=1)
+    fb.projects.create("other", "pairwise", overlap=1)
+    fb.import_records("other", _hh(hh_path, tmp_path, 3))
+    fb.import_records("helpful", _hh(hh_path, tmp_path, 25))
+    with fb.db.read() as s:
+        expected = s.execute(
+            select(Record.id, Record.external_id)
+            .where(Record.project_id == fb.projects.get("helpful").id)
+            .order_by(Record.id)
+        ).all()
+    team(fb, "helpful", 1)
+    fb.users.add("rita", "reviewer", password="pw-rita-long-enough")
+    fb.projects.add_member("helpful", "rita", "reviewer")
+    with thread_server(fb) as url:
+        assert httpx.get(url + "/api/projects/helpful/records").status_code == 401
+        annotator = login(url, "annotator0", "pw-annotator0-long")
+        assert annotator.get("/api/projects/helpful/records").status_code == 403
+        api = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {fb.users.create_token('rita')}"})
+        assert api.get("/api/projects/helpful/records?limit=10001").status_code == 422
+        got, after, pages = [], 0, 0
+        while after is not None:
+            page = api.get(f"/api/projects/helpful/records?after={after}&limit=10").json()
+            got += [(r["id"], r["record"]) for r in page["records"]]
+            after, pages = page["next"], pages + 1
+        assert got == [tuple(r) for r in expected] and len(got) == 25 and pages == 3
+        whole = api.get("/api/projects/helpful/records").json()
+        assert whole["next"] is None and len(whole["records"]) == 25
+        assert api.get("/api/projects/secret-or-missing/records").status_code == 404

@@ -9,8 +9,9 @@ import tempfile
 from pathlib import Path
 
 import orjson
-from fastapi import APIRouter, Depends, File, HTTPException, UploadFile
+from fastapi import APIRouter, Depends, File, HTTPException, Query, UploadFile
 from fastapi.responses import StreamingResponse
+from sqlalchemy import select
 
 from winnow.feedback.api.deps import ProjectAccess, feedback, require
 from winnow.feedback.api.schemas import (
@@ -26,6 +27,7 @@ from winnow.feedback.api.schemas import (
     UnassignIn,
 )
 from winnow.feedback.service import FORMATS, Feedback, FeedbackExport, Task, iter_export
+from winnow.feedback.store import Record
 
 router = APIRouter(prefix="/api")
 
@@ -117,6 +119,23 @@ def disagreements(
     threshold: float = 1.0, access: ProjectAccess = Depends(require("reviewer")), fb: Feedback = Depends(feedback)
 ) -> list[dict]:
     return [dataclasses.asdict(d) for d in fb.review.disagreements(access.project, threshold)]
+
+
+@router.get("/projects/{name}/records")
+def records(
+    after: int = 0, limit: int = Query(1000, ge=1, le=10000), access: ProjectAccess = Depends(require("reviewer")),
+    fb: Feedback = Depends(feedback),
+) -> dict:  # fmt: skip
+    """The project's record ids, a page at a time in id order. Keyset pages: pass ``next`` back as
+    ``after`` until it is null (a short page); no rows are skipped, so a late page costs what an early one does."""
+    with fb.db.read() as s:
+        rows = s.execute(
+            select(Record.id, Record.external_id)
+            .where(Record.project_id == access.project.id, Record.id > after)
+            .order_by(Record.id)
+            .limit(limit)
+        ).all()
+    return {"records": [{"id": i, "record": e} for i, e in rows], "next": rows[-1][0] if len(rows) == limit else None}
 
 
 @router.post("/projects/{name}/records/{record_id}/adjudicate")
