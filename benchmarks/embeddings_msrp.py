@@ -1,6 +1,7 @@
 """How well embedding cosine separates paraphrases from non-paraphrases (MSRP), for models trained here.
 
     .venv/bin/python benchmarks/embeddings_msrp.py [--corpus-docs 20000] [--method ppmi-svd skipgram] [--json OUT]
+        [--model DIR ...]   # also score models a user brings (any local model the embed step loads)
 
 Trains static embedding models (``winnow.models.train_embeddings``) locally, then scores every MSRP
 pair (train + validation: 4,076 pairs, 1 = paraphrase) by the cosine of the two sentences' vectors:
@@ -8,6 +9,11 @@ ROC AUC and the F1 at the best threshold. Training corpora: the documentation-we
 N documents: not news, so a domain mismatch), and the same plus the MSRP sentences themselves
 (unlabelled text only — labels are never seen). Word-set Jaccard is shown as the lexical baseline;
 embeddings earn their place where they beat it. Also reports encode throughput (docs/s, one process).
+
+``--model DIR`` scores a local model as it is (``winnow.models.registry.load_embedder``: a model2vec
+directory, a sentence-transformers directory — ``pip install -e ".[sentence-transformers]"`` — or a
+fastText ``.bin``), beside the locally trained ones: what a real pretrained model buys. ``--method``
+with no names trains none.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ sys.path.insert(0, str(HERE))
 from common import SHARED_DATA, corpus_head  # noqa: E402
 
 from winnow.models.metrics import best_threshold  # noqa: E402
+from winnow.models.registry import load_embedder  # noqa: E402
 from winnow.models.static import StaticEmbeddings  # noqa: E402
 from winnow.models.train_embeddings import EmbeddingParams, train_embeddings  # noqa: E402
 
@@ -64,7 +71,8 @@ def main() -> None:
     parser.add_argument("--paraphrase", type=Path, default=SHARED_DATA / "paraphrase")
     parser.add_argument("--corpus-docs", type=int, default=20000)
     parser.add_argument("--corpus", type=Path, default=None, help="a JSONL corpus (default: the shared corpus head)")
-    parser.add_argument("--method", nargs="+", default=["ppmi-svd", "skipgram"])
+    parser.add_argument("--method", nargs="*", default=["ppmi-svd", "skipgram"])
+    parser.add_argument("--model", nargs="*", type=Path, default=[], help="local models to score as they are")
     parser.add_argument("--dim", type=int, default=128)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
@@ -96,6 +104,22 @@ def main() -> None:
                 "corpus_docs_per_s": round(doc_rate),
             }
             print(f"{key}: {result[key]}", flush=True)
+    for path in args.model:
+        model = load_embedder(path)
+        started = time.perf_counter()
+        va, vb = model.encode(a), model.encode(b)
+        rate = 2 * len(a) / (time.perf_counter() - started)
+        doc_started = time.perf_counter()
+        model.encode(corpus[:1000])
+        doc_rate = min(1000, len(corpus)) / (time.perf_counter() - doc_started)
+        key = f"model/{path.name}"
+        result[key] = {
+            **evaluate((va * vb).sum(axis=1), labels),
+            "path": str(path),
+            "sentences_per_s": round(rate),
+            "corpus_docs_per_s": round(doc_rate),
+        }
+        print(f"{key}: {result[key]}", flush=True)
     if args.json:
         args.json.write_text(json.dumps(result, indent=1) + "\n")
 

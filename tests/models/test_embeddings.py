@@ -53,6 +53,30 @@ def test_train_embeddings_writes_a_model2vec_directory(model):
     assert not vectors[1].any() and not vectors[2].any()  # no known token: the zero vector
 
 
+def test_a_sentence_transformers_directory_is_not_read_as_a_static_model(model, tmp_path):
+    """A BERT-like sentence-transformers directory also holds tokenizer.json and model.safetensors;
+    what tells it apart is the tensors: a static model has one ``embeddings`` table."""
+    import shutil
+
+    from safetensors.numpy import save_file
+
+    from winnow.models.registry import model_kind
+
+    assert model_kind(model) == "static"
+    bert = tmp_path / "bert"
+    bert.mkdir()
+    shutil.copy(model / "tokenizer.json", bert / "tokenizer.json")
+    save_file(
+        {"embeddings.word_embeddings.weight": np.zeros((4, 8), np.float32), "embeddings.position_ids": np.arange(4)},
+        str(bert / "model.safetensors"),
+    )
+    (bert / "modules.json").write_text("[]")
+    assert model_kind(bert) == "sentence-transformers"
+    (bert / "modules.json").unlink()
+    with pytest.raises(Exception, match="neither a model2vec nor a sentence-transformers model"):
+        model_kind(bert)
+
+
 def test_cosine_separates_msrp_paraphrases(model, sample_data):
     pairs = msrp(sample_data)
     loaded = StaticEmbeddings(model)

@@ -19,6 +19,13 @@ from winnow.errors import RecipeError
 _DTYPES = {"F32": np.float32, "F16": np.float16, "F64": np.float64, "BF16": None}
 
 
+def safetensors_header(path: Path) -> dict:
+    """The JSON header of a ``.safetensors`` file (tensor name → dtype, shape, offsets), data unread."""
+    with open(path, "rb") as f:
+        (size,) = struct.unpack("<Q", f.read(8))
+        return json.loads(f.read(size))
+
+
 def read_safetensors(path: Path) -> dict[str, np.ndarray]:
     """The tensors of a ``.safetensors`` file (a little-endian u64 header size, a JSON header, the data)."""
     with open(path, "rb") as f:
@@ -38,7 +45,13 @@ def read_safetensors(path: Path) -> dict[str, np.ndarray]:
 
 
 def is_static_model(path: Path) -> bool:
-    return (path / "tokenizer.json").is_file() and (path / "model.safetensors").is_file()
+    """A model2vec layout: a tokenizer and a safetensors file whose tensors are one ``embeddings``
+    table. A sentence-transformers (BERT-like) directory holds a tokenizer.json and a
+    model.safetensors too, but with a network's tensors: it is not a static model."""
+    weights = path / "model.safetensors"
+    if not ((path / "tokenizer.json").is_file() and weights.is_file()):
+        return False
+    return {name for name in safetensors_header(weights) if name != "__metadata__"} == {"embeddings"}
 
 
 class StaticEmbeddings:
