@@ -15,6 +15,7 @@ EXAMPLES = """examples:
   winnow feedback init --db sqlite:///feedback.db
   winnow feedback user add alice --role admin            # prints a one-time password
   winnow feedback project create helpful --task pairwise --guidelines guide.md --overlap 3 --blind
+  winnow feedback project create chats --task pairwise --question helpful:rating:5 --question flags:multilabel:pii,toxic
   winnow feedback member add helpful bob --role annotator
   winnow feedback import helpful out/sft/                # a Winnow output, or any conversation file
   winnow feedback assign helpful bob --count 200         # reserve work for one annotator
@@ -23,7 +24,8 @@ EXAMPLES = """examples:
   winnow feedback export helpful --format trl-dpo -o dpo.jsonl
 
 Every command takes --db (or $WINNOW_FEEDBACK_DB). Tasks: pairwise, rating, label, ranking,
-correction. Roles: owner, admin (every project), reviewer, annotator (per project)."""
+correction, spans; --question adds a further rating or label question (repeatable). Roles: owner,
+admin (every project), reviewer, annotator (per project)."""
 
 
 def _open(args: argparse.Namespace, create: bool = False):  # type: ignore[no-untyped-def]
@@ -72,6 +74,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--points", type=int, help="rating: points on the scale (default 5, named)")
     p.add_argument("--multi", action="store_true", help="label: several labels per record")
     p.add_argument("--suggestions", action="store_true", help="show imported judge scores as pre-annotations")
+    p.add_argument(
+        "--question", action="append", default=[], metavar="NAME:TASK[:SPEC]",
+        help="a further question asked beside the task (repeatable): NAME:rating[:POINTS or a,b,c], "
+        "NAME:label:a,b,c (one label), NAME:multilabel:a,b,c",
+    )  # fmt: skip
     p.add_argument(
         "--assignment", choices=["auto", "explicit"], default="auto",
         help="auto: anyone takes the next open record; explicit: annotators get only what `assign` gives them",
@@ -147,15 +154,19 @@ def _user_password(args: argparse.Namespace) -> int:
 
 
 def _project_create(args: argparse.Namespace) -> int:
+    from winnow.feedback.service.questions import parse_question
+
     guidelines = Path(args.guidelines).read_text() if args.guidelines else ""
     extra = {"multi": True} if args.multi else {}
     labels = [x.strip() for x in args.labels.split(",") if x.strip()] if args.labels else None
+    questions = [parse_question(q) for q in args.question]
     p = _open(args).projects.create(
         args.name, args.task, guidelines, args.overlap, args.blind, args.suggestions, labels, args.points,
-        assignment=args.assignment, **extra,
+        assignment=args.assignment, questions=questions or None, **extra,
     )  # fmt: skip
     explicit = ", explicit assignment" if p.assignment == "explicit" else ""
-    print(f"project {p.name}: {p.task}, overlap {p.overlap}{', blind' if p.blind else ''}{explicit}")
+    asked = "".join(f", {q.name} ({q.task})" for q in p.question.extras)
+    print(f"project {p.name}: {p.task}{asked}, overlap {p.overlap}{', blind' if p.blind else ''}{explicit}")
     return 0
 
 
@@ -211,6 +222,14 @@ def _agreement(args: argparse.Namespace) -> int:
         )
     for pair in r.pairs:
         print(f"  {pair.a} / {pair.b}: {pair.shared} shared, agreement {f(pair.agreement)}, alpha {f(pair.alpha)}")
+    for q in r.questions:
+        print(
+            f"  question {q.name} ({q.task}): alpha {f(q.alpha)} ({q.level}) over {q.records:,} records, {q.answers:,} answers"
+        )
+        for pair in q.pairs:
+            print(
+                f"    {pair.a} / {pair.b}: {pair.shared} shared, agreement {f(pair.agreement)}, alpha {f(pair.alpha)}"
+            )
     for a in r.annotators:
         print(
             f"  {a.user}: {a.answers} answers, {a.skips} skips ({a.skip_rate:.0%}), median {f(a.median_seconds)} s, "

@@ -42,6 +42,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         metavar=("DB_URL", "PROJECT"),
         help="labels from a feedback-app label or rating project: its adjudicated, else majority, answers",
     )
+    p.add_argument(
+        "--feedback-question",
+        metavar="NAME",
+        help="with --from-feedback: the labels of the project's further rating or label question NAME",
+    )
     p.add_argument("-o", "--output", required=True, help="the model file to write (.bin)")
     p.add_argument("--text-column", default="text")
     p.add_argument("--label-column", default="label")
@@ -137,7 +142,7 @@ def _feedback_labels(args: argparse.Namespace) -> LabelledTexts:
     url, project = args.from_feedback
     feedback = Feedback.open(url)
     try:
-        found = feedback.labels(project)
+        found = feedback.labels(project, args.feedback_question)
     finally:
         feedback.close()
     left_out = ", ".join(f"{n:,} {why}" for why, n in sorted(found.left_out.items()))

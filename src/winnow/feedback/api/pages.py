@@ -26,8 +26,8 @@ from winnow.feedback.api.deps import (
 from winnow.feedback.api.plots import bar_chart
 from winnow.feedback.api.render import answer_text, markdown, pre_text
 from winnow.feedback.api.rest import import_upload
-from winnow.feedback.service import FORMATS, Account, Feedback, FeedbackError, Forbidden
-from winnow.feedback.service.questions import TASKS
+from winnow.feedback.service import FORMATS, Account, Feedback, FeedbackError, Forbidden, ProjectInfo
+from winnow.feedback.service.questions import TASKS, parse_question
 from winnow.feedback.service.users import RateLimited
 
 router = APIRouter()
@@ -110,11 +110,12 @@ def add_user(
 @router.post("/admin/projects")
 def add_project(
     name: str = Form(...), task: str = Form(...), overlap: int = Form(1), blind: bool = Form(False),
-    guidelines: str = Form(""), labels: str = Form(""), user: Account = Depends(admin_user),
-    fb: Feedback = Depends(feedback),
+    guidelines: str = Form(""), labels: str = Form(""), questions: str = Form(""),
+    user: Account = Depends(admin_user), fb: Feedback = Depends(feedback),
 ) -> RedirectResponse:  # fmt: skip
     label_list = [x.strip() for x in labels.split(",") if x.strip()] or None
-    fb.projects.create(name, task, guidelines, overlap, blind, labels=label_list)
+    further = [parse_question(line.strip()) for line in questions.splitlines() if line.strip()]
+    fb.projects.create(name, task, guidelines, overlap, blind, labels=label_list, questions=further or None)
     return back(f"/p/{name}")
 
 
@@ -193,7 +194,25 @@ def annotate(
     )  # fmt: skip
 
 
-def _value_from_form(form: dict[str, Any], task: str) -> dict[str, Any]:
+def _value_from_form(form: Any, project: ProjectInfo) -> dict[str, Any]:
+    """The answer a page's form sent: the main question's, and the further questions' (``q.<name>``
+    fields; always a ``questions`` object when the project asks some, so a missing one is named)."""
+    value = _main_value_from_form(form, project.task)
+    extras = project.question.extras
+    if extras:
+        value["questions"] = {}
+        for q in extras:
+            picked = [str(x) for x in form.getlist(f"q.{q.name}")]
+            if not picked and not q.settings.get("multi"):  # a multi-label one left blank: none applies
+                continue
+            if q.task == "rating":
+                value["questions"][q.name] = {"rating": int(picked[0]) if picked[0].isdigit() else None}
+            else:
+                value["questions"][q.name] = {"labels": picked}
+    return value
+
+
+def _main_value_from_form(form: Any, task: str) -> dict[str, Any]:
     if task == "pairwise":
         return {"choice": form.get("choice")}
     if task == "rating":
@@ -219,7 +238,7 @@ async def submit_page(request: Request, task_id: int, access: ProjectAccess = De
     form = await request.form()
     comment = str(form.get("comment") or "") or None
     try:
-        value = _value_from_form(form, access.project.task)
+        value = _value_from_form(form, access.project)
         await run_in_threadpool(fb.tasks.submit, access.project, access.user, task_id, value, comment)
     except FeedbackError as error:
         return page(request, "error.html", 400, user=access.user, error=str(error), project=access.project)
@@ -269,6 +288,9 @@ async def adjudicate_page(request: Request, record_id: int, access: ProjectAcces
 
     fb: Feedback = request.app.state.feedback
     form = await request.form()
-    value = _value_from_form(form, access.project.task)
-    await run_in_threadpool(fb.review.adjudicate, access.project, access.user, record_id, value, "")
+    try:
+        value = _value_from_form(form, access.project)
+        await run_in_threadpool(fb.review.adjudicate, access.project, access.user, record_id, value, "")
+    except FeedbackError as error:
+        return page(request, "error.html", 400, user=access.user, error=str(error), project=access.project)
     return back(f"/p/{access.project.name}/review")

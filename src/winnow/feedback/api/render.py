@@ -31,7 +31,7 @@ def answer_text(value: dict | str | None) -> str:
     if "rating" in value:
         return str(value["rating"])
     if "labels" in value:
-        return ", ".join(value["labels"])
+        return ", ".join(value["labels"]) or "none"
     if "order" in value:
         return " > ".join(str(i + 1) for i in value["order"])
     if "spans" in value:

@@ -49,7 +49,7 @@ def project(access: ProjectAccess = Depends(require("annotator")), fb: Feedback 
     progress = fb.tasks.progress(p)
     return ProjectOut(
         name=p.name, task=p.task, overlap=p.overlap, blind=p.blind, assignment=p.assignment,
-        guideline_version=p.guideline_version,
+        guideline_version=p.guideline_version, question=p.question.settings,
         records=progress.records, complete=progress.complete, answers=progress.answers,
     )  # fmt: skip
 

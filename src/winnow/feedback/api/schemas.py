@@ -30,7 +30,8 @@ class NextOut(BaseModel):
 class SubmitIn(BaseModel):
     value: dict[str, Any] = Field(
         description='the answer: {"choice": "A"}, {"rating": 4}, {"labels": [...]}, '
-        '{"spans": [{"start": 0, "end": 5, "label": "PII"}]}, …'
+        '{"spans": [{"start": 0, "end": 5, "label": "PII"}]}, …; where the project asks further questions, '
+        'their answers too: {"choice": "A", "questions": {"helpful": {"rating": 4}}}'
     )
     comment: str | None = Field(None, max_length=10_000)
 
@@ -57,6 +58,9 @@ class ProjectOut(BaseModel):
     blind: bool
     assignment: str
     guideline_version: int
+    question: dict[str, Any] = Field(
+        description='the task\'s settings (labels, points, tie, multi); "questions": the further questions'
+    )
     records: int
     complete: int
     answers: int

@@ -53,9 +53,10 @@ class Feedback:
     def agreement(self, project: str) -> AgreementReport:
         return agreement(self.db, self.projects.get(project))
 
-    def labels(self, project: str) -> FeedbackLabels:
-        """Each answered record's text and its consensus label (label and rating projects)."""
-        return feedback_labels(self.db, self.projects.get(project), self.db.url)
+    def labels(self, project: str, question: str | None = None) -> FeedbackLabels:
+        """Each answered record's text and its consensus label (label and rating projects, or a
+        project's further rating or label question)."""
+        return feedback_labels(self.db, self.projects.get(project), self.db.url, question)
 
     def export(self, project: str, fmt: str, output: str | Path, **options: Any) -> FeedbackExport:
         return export_file(self.db, self.projects.get(project), fmt, output, **options)

@@ -1,5 +1,6 @@
 """Agreement: Krippendorff's α (the ``krippendorff`` package) over the whole project at the question's
-level of measurement, α and raw agreement for every annotator pair, and per-annotator statistics
+level of measurement — for the main question and for each further question — α and raw agreement for
+every annotator pair, and per-annotator statistics
 (answers, median seconds, skip rate, agreement with the consensus of the others), and the judge's
 imported scores against the human consensus."""
 
@@ -13,7 +14,7 @@ from statistics import median
 import numpy as np
 from sqlalchemy import func, select
 
-from winnow.feedback.service.answers import Answer, RecordAnswers, _key, consensus, load_answers
+from winnow.feedback.service.answers import Answer, RecordAnswers, _key, consensus, for_question, load_answers
 from winnow.feedback.service.items import suggestion
 from winnow.feedback.service.projects import ProjectInfo
 from winnow.feedback.store import Database, Record, Skip, User
@@ -49,6 +50,19 @@ class JudgeAgreement:
 
 
 @dataclass
+class QuestionAgreement:
+    """α and annotator pairs for one further question (``questions.Question.extras``)."""
+
+    name: str
+    task: str
+    level: str | None
+    records: int  # records with two or more answers to it
+    answers: int
+    alpha: float | None
+    pairs: list[PairAgreement] = field(default_factory=list)
+
+
+@dataclass
 class AgreementReport:
     project: str
     task: str
@@ -59,6 +73,7 @@ class AgreementReport:
     pairs: list[PairAgreement] = field(default_factory=list)
     annotators: list[AnnotatorStats] = field(default_factory=list)
     judge: JudgeAgreement | None = None  # None: no record carries judge scores this task can read
+    questions: list[QuestionAgreement] = field(default_factory=list)  # the further questions, in order
 
 
 def reliability_matrix(project: ProjectInfo, entries: list[RecordAnswers], users: list[str]) -> np.ndarray:
@@ -94,12 +109,31 @@ def agreement(db: Database, project: ProjectInfo) -> AgreementReport:
     level = project.question.level
     multi = [e for e in entries if len(e.answers) >= 2]
     report = AgreementReport(project.name, project.task, level, len(multi), sum(len(e.answers) for e in entries), None)
-    if level is not None and users:
-        report.alpha = alpha(reliability_matrix(project, multi, users), level)
+    report.alpha, report.pairs = _alpha_and_pairs(project, entries, users)
+    report.annotators = _annotator_stats(db, project, entries, users)
+    report.judge = judge_agreement(db, project, entries)
+    for q in project.question.extras:
+        asked = [e for e in for_question(entries, q.name) if e.answers]
+        q_users = sorted({a.user for e in asked for a in e.answers})
+        q_alpha, q_pairs = _alpha_and_pairs(project.asking(q), asked, q_users)
+        records = sum(len(e.answers) >= 2 for e in asked)
+        answers = sum(len(e.answers) for e in asked)
+        report.questions.append(QuestionAgreement(q.name, q.task, q.level, records, answers, q_alpha, q_pairs))
+    return report
+
+
+def _alpha_and_pairs(
+    project: ProjectInfo, entries: list[RecordAnswers], users: list[str]
+) -> tuple[float | None, list[PairAgreement]]:
+    """α over every record with two or more answers, and α and raw agreement per annotator pair."""
+    level = project.question.level
+    multi = [e for e in entries if len(e.answers) >= 2]
+    overall = alpha(reliability_matrix(project, multi, users), level) if level is not None and users else None
     by_user: dict[str, dict[int, str]] = defaultdict(dict)
     for e in entries:
         for a in e.answers:
             by_user[a.user][e.record_id] = _key(a.value)
+    pairs = []
     for a, b in combinations(users, 2):
         shared = sorted(by_user[a].keys() & by_user[b].keys())
         same = sum(by_user[a][r] == by_user[b][r] for r in shared)
@@ -112,10 +146,8 @@ def agreement(db: Database, project: ProjectInfo) -> AgreementReport:
                 if e.record_id in shared_set
             ]
             pair_alpha = alpha(reliability_matrix(project, subset, [a, b]), level)
-        report.pairs.append(PairAgreement(a, b, len(shared), same / len(shared) if shared else None, pair_alpha))
-    report.annotators = _annotator_stats(db, project, entries, users)
-    report.judge = judge_agreement(db, project, entries)
-    return report
+        pairs.append(PairAgreement(a, b, len(shared), same / len(shared) if shared else None, pair_alpha))
+    return overall, pairs
 
 
 def judge_agreement(db: Database, project: ProjectInfo, entries: list[RecordAnswers]) -> JudgeAgreement | None:
@@ -125,13 +157,13 @@ def judge_agreement(db: Database, project: ProjectInfo, entries: list[RecordAnsw
     if project.task not in ("pairwise", "ranking"):
         return None  # the task types a judge's scores can answer (see items.suggestion)
     judged = _judge_answers(db, project)
+    if not judged:
+        return None  # nothing imported with scores: no judge to compare
     pairs: list[tuple[RecordAnswers, dict]] = []
     for e in entries:
         human = consensus(project, e)
         if human is not None and e.record_id in judged:
             pairs.append((e, human))
-    if not judged:
-        return None
     if not pairs:
         return JudgeAgreement(0, None, None)
     same = sum(_key(judged[e.record_id]) == _key(human) for e, human in pairs)

@@ -5,7 +5,11 @@ median for ordinal scales); per-record agreement is the share of answers equal t
 Spans are decided per character: a character carries a label when more than half of the answers
 gave it that label, else it is unmarked (so two annotators keep what they both marked alike); the
 consensus spans are the runs of one label. Their record agreement is the mean, over the characters
-anyone marked, of the share of answers that gave the character its most common value."""
+anyone marked, of the share of answers that gave the character its most common value.
+
+The answers to a project's further questions (``questions`` in a stored answer) are split off as
+they are read: ``Answer.value`` is the main question's answer, ``Answer.questions`` the rest, and
+``for_question`` gives one further question's answers in the shape the code above reads."""
 
 from __future__ import annotations
 
@@ -31,6 +35,7 @@ class Answer:
     seconds: float | None
     guideline_version: int | None
     comment: str | None = None
+    questions: dict[str, dict[str, Any]] = field(default_factory=dict)  # further question → its answer
 
 
 @dataclass
@@ -40,6 +45,31 @@ class RecordAnswers:
     answers: list[Answer] = field(default_factory=list)
     adjudication: dict[str, Any] | None = None
     adjudicated_by: str | None = None
+    adjudicated_questions: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def split(value: dict[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """A stored answer as (the main question's answer, the further questions' answers)."""
+    if "questions" not in value:
+        return value, {}
+    main = {k: v for k, v in value.items() if k != "questions"}
+    return main, dict(value["questions"] or {})
+
+
+def for_question(entries: list[RecordAnswers], name: str) -> list[RecordAnswers]:
+    """The answers to further question ``name``, as entries whose values are that question's answers
+    (read them through ``ProjectInfo.asking``); answers given before the question existed are left out."""
+    out = []
+    for e in entries:
+        answers = [
+            Answer(a.user, a.questions[name], a.at, a.seconds, a.guideline_version, a.comment)
+            for a in e.answers
+            if name in a.questions
+        ]
+        adjudication = e.adjudicated_questions.get(name)
+        if answers or adjudication is not None:
+            out.append(RecordAnswers(e.record_id, e.external_id, answers, adjudication, e.adjudicated_by))
+    return out
 
 
 def _key(value: dict[str, Any]) -> str:
@@ -70,7 +100,8 @@ def load_answers(db: Database, project: ProjectInfo) -> dict[int, RecordAnswers]
             entry = out.get(record_id)
             if entry is None:
                 entry = out[record_id] = RecordAnswers(record_id, external_id)
-            entry.answers.append(Answer(user, value, at, seconds, version, comment))
+            main, questions = split(value)
+            entry.answers.append(Answer(user, main, at, seconds, version, comment, questions))
         adjudications = s.connection().execute(
             select(Adjudication.record_id, Record.external_id, Adjudication.value, User.name)
             .join(Record, Record.id == Adjudication.record_id)
@@ -79,7 +110,7 @@ def load_answers(db: Database, project: ProjectInfo) -> dict[int, RecordAnswers]
         )
         for record_id, external_id, value, reviewer in adjudications:
             entry = out.setdefault(record_id, RecordAnswers(record_id, external_id))
-            entry.adjudication, entry.adjudicated_by = value, reviewer
+            (entry.adjudication, entry.adjudicated_questions), entry.adjudicated_by = split(value), reviewer
     return out
 
 
@@ -152,4 +183,26 @@ def load_answers_of(db: Database, project: ProjectInfo, record_id: int) -> list[
             .where(Assignment.record_id == record_id, Assignment.state == SUBMITTED)
             .order_by(Assignment.slot)
         )
-        return [Answer(user, value, at, seconds, version) for user, value, at, seconds, version in rows]
+        out = []
+        for user, value, at, seconds, version in rows:
+            main, questions = split(value)
+            out.append(Answer(user, main, at, seconds, version, questions=questions))
+        return out
+
+
+def question_consensus(project: ProjectInfo, entry: RecordAnswers) -> dict[str, dict[str, Any] | None]:
+    """Each further question's consensus for one record (None: no answer, or an even split)."""
+    out: dict[str, dict[str, Any] | None] = {}
+    for q in project.question.extras:
+        asked = for_question([entry], q.name)
+        out[q.name] = consensus(project.asking(q), asked[0]) if asked else None
+    return out
+
+
+def question_agreement(project: ProjectInfo, entry: RecordAnswers) -> dict[str, float | None]:
+    """Each further question's record agreement (``record_agreement``) for one record."""
+    out: dict[str, float | None] = {}
+    for q in project.question.extras:
+        asked = for_question([entry], q.name)
+        out[q.name] = record_agreement(project.asking(q), asked[0]) if asked else None
+    return out

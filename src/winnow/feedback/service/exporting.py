@@ -6,7 +6,9 @@ chosen; ties and even splits are left out and counted), ranking → a preference
 rated record with scores), rating → an unpaired record labelled by the consensus rating (above or
 below the middle of the scale) or, for SFT formats, the conversations rated above the middle,
 label and spans → the conversation (the labels or spans in the provenance), correction → the edited conversation (SFT) or a preference edited ≻
-original. The adjudicated answer wins over the annotators'. Every row comes with its provenance
+original. The adjudicated answer wins over the annotators'. Further questions (a helpfulness rating
+beside a pairwise choice) do not change the row; their consensus, answers and agreement are in the
+provenance (``questions``, ``question_answers``, ``question_agreement``). Every row comes with its provenance
 (annotators, when they answered, the guideline version, the record's agreement): inside the row for
 ``winnow``, and as the same line of ``<output>.provenance.jsonl`` for trainer formats, whose rows
 must hold exactly the trainer's keys."""
@@ -27,7 +29,14 @@ from winnow.conversation import render_record
 from winnow.export.chat import FORMATS as TRAINER_FORMATS
 from winnow.export.chat import ExportSummary, convert_rows
 from winnow.export.chat.formats import KINDS
-from winnow.feedback.service.answers import RecordAnswers, consensus, load_answers, record_agreement
+from winnow.feedback.service.answers import (
+    RecordAnswers,
+    consensus,
+    load_answers,
+    question_agreement,
+    question_consensus,
+    record_agreement,
+)
 from winnow.feedback.service.errors import FeedbackError
 from winnow.feedback.service.items import prompt_and_candidates
 from winnow.feedback.service.projects import ProjectInfo
@@ -127,6 +136,19 @@ def provenance(project: ProjectInfo, entry: RecordAnswers, answer: dict[str, Any
         "guideline_version": sorted({a.guideline_version for a in entry.answers if a.guideline_version}),
         "agreement": record_agreement(project, entry),
         "adjudicated_by": entry.adjudicated_by,
+        **_further(project, entry),
+    }
+
+
+def _further(project: ProjectInfo, entry: RecordAnswers) -> dict[str, Any]:
+    """The further questions' consensus, every annotator's answers (in ``annotators`` order) and the
+    record's agreement on each; nothing when the project asks none."""
+    if not project.question.extras:
+        return {}
+    return {
+        "questions": question_consensus(project, entry),
+        "question_answers": [a.questions for a in entry.answers],
+        "question_agreement": question_agreement(project, entry),
     }
 
 

@@ -1,8 +1,9 @@
-"""Projects (one task type, its question, guidelines with a version, overlap, blind mode) and their
-members."""
+"""Projects (one task type, its question and any further questions, guidelines with a version,
+overlap, blind mode) and their members."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,11 @@ class ProjectInfo:
     show_suggestions: bool
     assignment: str = "auto"  # auto | explicit (see ASSIGNMENT)
 
+    def asking(self, question: Question) -> ProjectInfo:
+        """The project seen through one of its further questions: the consensus, agreement and α code
+        written for a project's task then reads that question's answers (see ``answers.for_question``)."""
+        return dataclasses.replace(self, task=question.task, question=question)
+
 
 def info(p: Project) -> ProjectInfo:
     return ProjectInfo(
@@ -55,9 +61,11 @@ class Projects:
         labels: list[str] | None = None,
         points: int | list[str] | None = None,
         assignment: str = "auto",
+        questions: list[dict[str, Any]] | None = None,
         **settings: Any,
     ) -> ProjectInfo:
-        question = make_question(task, labels=labels, points=points, **settings)
+        """``questions``: further rating/label questions asked beside the task (``questions.further_questions``)."""
+        question = make_question(task, labels=labels, points=points, questions=questions, **settings)
         if assignment not in ASSIGNMENT:
             raise FeedbackError(f"assignment {assignment!r}: one of {', '.join(ASSIGNMENT)}")
         if not 1 <= overlap <= 50:

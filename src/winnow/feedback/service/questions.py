@@ -6,10 +6,18 @@ of the last response turn) with the project's labels: ``{"spans": [{"start", "en
 "length": N}``. Offsets are Python string indices (Unicode code points, not UTF-16 units nor bytes),
 ``start < end <= length``; spans may touch but not overlap and are stored sorted by start; an empty
 list is an answer ("nothing to mark"). ``length`` is the response's length, filled in by the check
-(whatever a client sent): it is what makes an answer self-contained for α, one unit per character."""
+(whatever a client sent): it is what makes an answer self-contained for α, one unit per character.
+
+A project asks one main question (its task) and may ask more: named ``rating`` or ``label`` questions
+about the record as a whole (helpfulness 1–5 beside a pairwise choice, "contains PII?" beside a
+correction). They are kept in the main question's settings (``settings["questions"]``, one entry per
+question: ``{"name", "task", ...its settings}``), and their answers travel inside the one answer:
+``{"choice": "A", "questions": {"helpful": {"rating": 4}}}``. Each is checked, agreed on (α per
+question) and exported like a main question of its task type."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,12 +29,52 @@ MAX_DRAFT_BYTES = 256 * 1024  # a draft is a partial answer: bounded, since it i
 MAX_COMMENT = 10_000
 DEFAULT_POINTS = ["Very bad", "Bad", "Acceptable", "Good", "Very good"]
 PAIRWISE = {"A": 0, "tie": 1, "B": 2}  # ordinal: A < tie < B
+EXTRA_TASKS = ("rating", "label")  # what a further question can be: one answer about the whole record
+MAX_EXTRA_QUESTIONS = 8
+QUESTION_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 
 
 @dataclass(frozen=True)
 class Question:
     task: str
     settings: dict[str, Any]
+    name: str = ""  # "" for the main question; a further question's name (its key in the answer)
+
+    @property
+    def extras(self) -> list[Question]:
+        """The further questions the project asks beside this main one (see the module doc)."""
+        return [
+            Question(q["task"], {k: v for k, v in q.items() if k not in ("name", "task")}, q["name"])
+            for q in self.settings.get("questions") or []
+        ]
+
+    @property
+    def title(self) -> str:
+        return self.settings.get("title") or self.name.replace("_", " ")
+
+    def check_answer(self, value: Any, candidates: int, text: str = "") -> dict[str, Any]:
+        """The whole answer normalised: the main question's (``check``) and, when the project asks
+        further questions, every one of them under ``questions`` (each is required)."""
+        checked = self.check(value, candidates, text)
+        extras = self.extras
+        if not extras:
+            return checked
+        given = value.get("questions")
+        if not isinstance(given, dict):
+            names = ", ".join(q.name for q in extras)
+            raise FeedbackError(f'the project also asks {names}: answer them under "questions"')
+        unknown = sorted(set(given) - {q.name for q in extras})
+        if unknown:
+            raise FeedbackError(f"no question {unknown[0]!r} in this project")
+        answers = {}
+        for q in extras:
+            if q.name not in given:
+                raise FeedbackError(f"question {q.name!r} is not answered")
+            try:
+                answers[q.name] = q.check(given[q.name], candidates, text)
+            except FeedbackError as error:
+                raise FeedbackError(f"question {q.name!r}: {error}") from None
+        return {**checked, "questions": answers}
 
     @property
     def level(self) -> str | None:
@@ -67,7 +115,13 @@ class Question:
         if self.task == "label":
             chosen = value.get("labels", [value["label"]] if "label" in value else None)
             multi = self.settings.get("multi", False)
-            if not isinstance(chosen, list) or not chosen or any(x not in self.labels for x in chosen):
+            # a further multi-label question ("flags: PII, toxic") may be answered with none of them
+            may_be_empty = multi and bool(self.name)
+            if (
+                not isinstance(chosen, list)
+                or not (chosen or may_be_empty)
+                or any(x not in self.labels for x in chosen)
+            ):
                 raise FeedbackError(f"label: one of {', '.join(self.labels)}")
             if not multi and len(chosen) != 1:
                 raise FeedbackError("label: exactly one label (the question is single-choice)")
@@ -166,15 +220,26 @@ class Question:
             ]
         else:
             keys.append(("E", "edit the response"))
+        if self.extras:
+            keys.append(("Q", "next question: " + ", ".join(q.title for q in self.extras) + " (its numbers answer it)"))
         return [*keys, ("C", "comment (Esc leaves it)"), ("Enter", "submit"), ("S", "skip (asks why)"),
                 ("U", "undo the last answer")]  # fmt: skip
 
 
-def make_question(task: str, labels: list[str] | None = None, points: int | list[str] | None = None, **extra: Any):
-    """A project's question settings from the CLI/API options."""
+def make_question(
+    task: str,
+    labels: list[str] | None = None,
+    points: int | list[str] | None = None,
+    questions: list[dict[str, Any]] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A project's question settings from the CLI/API options; ``questions``: the further questions,
+    each ``{"name", "task": "rating"|"label", "points"/"labels", "multi", "title"}``."""
     if task not in TASKS:
         raise FeedbackError(f"unknown task {task!r} (choices: {', '.join(TASKS)})")
     settings: dict[str, Any] = dict(extra)
+    if questions:
+        settings["questions"] = further_questions(questions)
     if task in ("label", "spans"):
         settings["labels"] = labels or (["good", "bad"] if task == "label" else DEFAULT_SPAN_LABELS)
         if len(settings["labels"]) > 9:
@@ -191,6 +256,50 @@ def make_question(task: str, labels: list[str] | None = None, points: int | list
     if task == "pairwise":
         settings.setdefault("tie", True)
     return settings
+
+
+def further_questions(questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The further questions' settings, checked: names unique and key-like, rating or label only."""
+    if len(questions) > MAX_EXTRA_QUESTIONS:
+        raise FeedbackError(f"at most {MAX_EXTRA_QUESTIONS} further questions")
+    out, seen = [], set()
+    for spec in questions:
+        spec = dict(spec)
+        name, task = spec.pop("name", None), spec.pop("task", None)
+        if not isinstance(name, str) or not QUESTION_NAME.match(name):
+            raise FeedbackError(f"question name {name!r}: a lower-case letter, then letters, digits or _ (≤ 32)")
+        if name in seen:
+            raise FeedbackError(f"question {name!r} is asked twice")
+        seen.add(name)
+        if task not in EXTRA_TASKS:
+            raise FeedbackError(f"question {name!r}: task {task!r} is not one of {', '.join(EXTRA_TASKS)}")
+        unknown = sorted(set(spec) - {"labels", "points", "multi", "title", "level"})
+        if unknown:
+            raise FeedbackError(f"question {name!r}: unknown setting {unknown[0]!r}")
+        try:
+            settings = make_question(task, **spec)
+        except FeedbackError as error:
+            raise FeedbackError(f"question {name!r}: {error}") from None
+        out.append({"name": name, "task": task, **settings})
+    return out
+
+
+def parse_question(text: str) -> dict[str, Any]:
+    """A further question from the CLI's ``NAME:TASK[:SPEC]``: ``helpful:rating`` (5 named points),
+    ``helpful:rating:7`` (7 points), ``helpful:rating:bad,ok,good`` (named points),
+    ``topic:label:code,math,chat`` (one label), ``flags:multilabel:pii,toxic`` (any number of them)."""
+    name, _, rest = text.partition(":")
+    task, _, spec = rest.partition(":")
+    out: dict[str, Any] = {"name": name.strip(), "task": task.strip()}
+    if task == "multilabel":
+        out.update(task="label", multi=True)
+    if out["task"] == "label" and spec:
+        out["labels"] = [x.strip() for x in spec.split(",") if x.strip()]
+    elif out["task"] == "rating" and spec:
+        out["points"] = int(spec) if spec.strip().isdigit() else [x.strip() for x in spec.split(",") if x.strip()]
+    elif spec:
+        raise FeedbackError(f"question {text!r}: NAME:rating[:POINTS] or NAME:label|multilabel:LABELS")
+    return out
 
 
 def check_draft(value: Any, comment: str | None) -> None:

@@ -4,12 +4,20 @@ side by side, and the reviewer's adjudicated answer (it wins in exports)."""
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete
 
-from winnow.feedback.service.answers import Answer, _key, consensus, load_answers, load_answers_of, record_agreement
+from winnow.feedback.service.answers import (
+    Answer,
+    _key,
+    consensus,
+    load_answers,
+    load_answers_of,
+    question_consensus,
+    record_agreement,
+)
 from winnow.feedback.service.errors import NotFound
 from winnow.feedback.service.items import response_text, shown
 from winnow.feedback.service.projects import ProjectInfo
@@ -36,6 +44,8 @@ class ReviewItem:
     agreement: float | None
     consensus: dict[str, Any] | None
     adjudication: dict[str, Any] | None
+    # the further questions: the adjudicated answers, else each one's consensus (what the page starts from)
+    questions: dict[str, dict[str, Any] | None] = field(default_factory=dict)
 
 
 class Review:
@@ -65,10 +75,13 @@ class Review:
             external_id = record.external_id
         entry = load_answers(self.db, project).get(record_id)
         answers = entry.answers if entry else []
+        asked: dict[str, dict[str, Any] | None] = {}
+        if entry is not None and project.question.extras:
+            asked = dict(entry.adjudicated_questions) or question_consensus(project, entry)
         return ReviewItem(
             record_id, external_id, prompt, candidates, answers,
             record_agreement(project, entry) if entry else None,
-            consensus(project, entry) if entry else None, entry.adjudication if entry else None,
+            consensus(project, entry) if entry else None, entry.adjudication if entry else None, asked,
         )  # fmt: skip
 
     def adjudicate(
@@ -79,7 +92,7 @@ class Review:
             if record is None or record.project_id != project.id:
                 raise NotFound(f"no record {record_id} in {project.name}")
             _, candidates = shown(record.data, record.swap, project.task)
-            value = project.question.check(value, len(candidates), response_text(candidates))
+            value = project.question.check_answer(value, len(candidates), response_text(candidates))
             s.execute(delete(Adjudication).where(Adjudication.record_id == record_id))
             s.add(
                 Adjudication(

@@ -177,7 +177,7 @@ class Tasks:
                 raise NotFound(f"no task {assignment_id} in {project.name}")
             record = s.get(Record, a.record_id)
             _, candidates = shown(record.data, record.swap, project.task)
-            value = project.question.check(value, len(candidates), response_text(candidates))
+            value = project.question.check_answer(value, len(candidates), response_text(candidates))
             if a.state == SUBMITTED:
                 if a.value == value:
                     return a  # a retry of an acknowledged submit
@@ -249,11 +249,6 @@ class Tasks:
             last.state, last.leased_at, last.submitted_at = LEASED, now(), None
             s.flush()
             return self._task(s, project, last)
-
-    def answered(self, project: ProjectInfo, user: Account) -> int:
-        """The user's answers in the project (cheap: the user index)."""
-        with self.db.read() as s:
-            return s.scalar(_answered_statement(), {"project_id": project.id, "user_id": user.id}) or 0
 
     def progress(self, project: ProjectInfo, user: Account | None = None) -> Progress:
         with self.db.read() as s:

@@ -1,7 +1,8 @@
 // Keyboard-first annotation (Winnow feedback): numbers pick a label or a rating, A/B/T or the arrows
 // pick a side, Enter submits, S skips (asks why), U undoes the last answer, E edits a correction,
-// C writes a comment. The answer so far (and the comment) is saved as a draft a moment after each
-// change, so a reload or a later visit resumes it. Spans have their own keys (spans.js, which runs
+// C writes a comment, Q marks the next further question (its options then take the number keys).
+// The answer so far (and the comment) is saved as a draft a moment after each change, so a reload or
+// a later visit resumes it. Spans have their own keys (spans.js, which runs
 // first and marks the keys it used with preventDefault). Written for this app; no library, nothing fetched.
 (function () {
   "use strict";
@@ -18,6 +19,13 @@
   var draftStatus = document.getElementById("draft-status");
   var csrf = (document.querySelector("meta[name=csrf-token]") || {}).content;
   var timer = null, inflight = null, restoring = false;
+  // further questions (fieldsets): Q marks the next one and the numbers answer the marked one; the
+  // main question takes part in the round only where it answers with numbers itself
+  var questions = form ? Array.prototype.slice.call(form.querySelectorAll("fieldset.question")) : [];
+  var numbersForMain = task === "rating" || task === "label" || task === "ranking" || task === "spans";
+  var round = (numbersForMain ? [null] : []).concat(questions);
+  var active = round.length ? round[0] : null;
+  if (active) { active.classList.add("active"); }
   // a long prompt scrolls in its box: start at its end, the turn the responses answer
   document.querySelectorAll(".task > .chat").forEach(function (chat) { chat.scrollTop = chat.scrollHeight; });
   if (form) {
@@ -26,6 +34,15 @@
     });
     form.addEventListener("submit", function (event) {
       if (sent) { event.preventDefault(); return; }
+      var missing = questions.filter(function (q) { return !q.querySelector("input:checked, input[type=checkbox]"); });
+      questions.forEach(function (q) { q.classList.toggle("missing", missing.indexOf(q) >= 0); });
+      if (missing.length) {  // every further question is required: say which, keep the main choice
+        event.preventDefault();
+        if (event.submitter && event.submitter.hasAttribute("data-key")) { choose(event.submitter); }
+        mark(missing[0]);
+        sayMissing(missing);
+        return;
+      }
       clearTimeout(timer);  // the answer itself is on its way: no draft after it
       timer = null;
       if (inflight) {  // a draft still being saved would land after the answer: wait for it
@@ -36,11 +53,68 @@
       }
       sent = true;
     });
-    form.addEventListener("change", scheduleDraft);
+    form.addEventListener("change", function (event) {  // a mouse click on an option counts as answering it
+      var question = event.target.closest && event.target.closest("fieldset.question");
+      if (question) { answered(question); }
+      scheduleDraft();
+    });
     form.addEventListener("input", scheduleDraft);
   }
 
   function answerSoFar() {
+    var main = mainSoFar();
+    if (questions.length) {
+      main.questions = {};
+      questions.forEach(function (q) {
+        var picked = Array.prototype.map.call(q.querySelectorAll("input:checked"), function (i) { return i.value; });
+        var multi = !!q.querySelector("input[type=checkbox]");
+        if (!picked.length && !multi) { return; }
+        var name = q.getAttribute("data-question");
+        main.questions[name] = q.getAttribute("data-task") === "rating" ? { rating: parseInt(picked[0], 10) } : { labels: picked };
+      });
+    }
+    return main;
+  }
+
+  function sayMissing(missing) {
+    if (!status) { return; }
+    if (!missing.length) {  // all answered now: back to what Enter would send
+      status.textContent = selected ? "Selected: " + (selected.getAttribute("data-label") || selected.value) + " (Enter to submit)" : "";
+      return;
+    }
+    status.textContent = "Answer " + missing.map(function (q) {
+      return "“" + q.querySelector("legend").firstChild.textContent.trim() + "”";
+    }).join(", ") + " too (Q moves between questions)";
+  }
+
+  function answered(question) {
+    // a question flagged as missing is answered now: unflag it and say what is still open
+    if (!question.classList.contains("missing")) { return; }
+    question.classList.remove("missing");
+    sayMissing(questions.filter(function (q) { return q.classList.contains("missing"); }));
+  }
+
+  function mark(question) {
+    if (active) { active.classList.remove("active"); }
+    active = question;
+    if (active) {
+      active.classList.add("active");
+      active.scrollIntoView({ block: "nearest" });
+    }
+  }
+
+  function questionKey(key) {
+    // a number for the marked further question: pick that option (a checkbox toggles)
+    var options = active.querySelectorAll("input");
+    var k = parseInt(key, 10);
+    if (!(k >= 1 && k <= options.length)) { return; }
+    var option = options[k - 1];
+    option.checked = option.type === "checkbox" ? !option.checked : true;
+    answered(active);
+    scheduleDraft();
+  }
+
+  function mainSoFar() {
     if (task === "spans") { return { spans: JSON.parse(document.getElementById("spans-value").value || "[]") }; }
     if (task === "correction") { return { text: document.getElementById("correction").value }; }
     if (task === "ranking") {
@@ -102,6 +176,8 @@
   }
 
   function typing(target) {
+    // a radio or checkbox a mouse just clicked holds the focus but takes no text: the keys still work
+    if (target && target.tagName === "INPUT" && (target.type === "radio" || target.type === "checkbox")) { return false; }
     return target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.tagName === "SELECT");
   }
 
@@ -124,6 +200,24 @@
   if (form) { restoreDraft(); }
   // leaving with a change not saved yet (a reload, a closed tab): send it now; keepalive outlives the page
   window.addEventListener("pagehide", function () { if (timer) { clearTimeout(timer); saveDraft(true); } });
+
+  window.addEventListener("keydown", function (event) {
+    var target = event.target;
+    if (!questions.length || event.altKey || event.metaKey || event.ctrlKey) { return; }
+    if (typing(target)) { return; }
+    var key = event.key;
+    if (key === "q" || key === "Q") {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      mark(round[(round.indexOf(active) + 1) % round.length]);
+      return;
+    }
+    if (active && /^[0-9]$/.test(key)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      questionKey(key);
+    }
+  }, true);
 
   document.addEventListener("keydown", function (event) {
     var key = event.key;
