@@ -57,6 +57,9 @@ class SentenceTransformerVectors:
         import os
 
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        # transformers 5 loads "hub kernels" by default (code fetched from the hub, and an error where
+        # the `kernels` package is missing): off, as everything is offline here
+        os.environ.setdefault("USE_HUB_KERNELS", "0")
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError:
@@ -68,7 +71,9 @@ class SentenceTransformerVectors:
 
     @property
     def dim(self) -> int:
-        return int(self.model.get_sentence_embedding_dimension())
+        # sentence-transformers 6 renamed it; the old name still works there, with a warning
+        dimension = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        return int(dimension())
 
     def encode(self, texts: list[str]) -> np.ndarray:
         vectors = self.model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
