@@ -241,3 +241,29 @@ def test_topics_named_by_top_terms_and_the_domain_step(model, corpus, tmp_path):
     # Same seed, same topics.
     assert main([*argv[:-4], "-o", str(tmp_path / "again"), "--clusters", "6"]) == 0
     assert json.loads((tmp_path / "again" / "topics.json").read_text())["topics"] == meta["topics"]
+
+
+def test_pairs_become_a_forest_with_the_same_groups(monkeypatch):
+    """A dense cluster's pairs grow with its size squared; the stage keeps a spanning forest of them,
+    which gives exactly the groups of all the pairs (checked across several row blocks)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    import winnow.stages.semantic as semantic
+
+    monkeypatch.setattr(semantic, "PAIR_BLOCK_ROWS", 64)
+    rng = np.random.default_rng(0)
+    vectors = np.repeat(rng.standard_normal((50, 16)), 6, axis=0) + 0.01 * rng.standard_normal((300, 16))
+    vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+    order = rng.permutation(300)  # the copies spread over the blocks
+    vectors, docs = vectors[order], np.arange(1000, 1300, dtype=np.uint64)
+
+    def groups(edges: np.ndarray) -> np.ndarray:
+        graph = coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(300, 300))
+        labels = connected_components(graph, directed=False)[1]
+        return labels[:, None] == labels[None, :]
+
+    i, j = np.nonzero(np.triu(vectors @ vectors.T >= 0.95, 1))
+    forest = semantic.similar_pairs(vectors, docs, 0.95).astype(np.int64) - 1000
+    assert len(i) == 750 and len(forest) == 250  # 50 groups of 6: 15 pairs each, 5 forest edges each
+    assert (groups(forest) == groups(np.stack([i, j], axis=1))).all()
