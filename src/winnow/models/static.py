@@ -16,6 +16,7 @@ import numpy as np
 
 from winnow.errors import RecipeError
 
+ENCODE_CHUNK = 256  # texts tokenized at once: bounds the tokenizer's per-token objects
 _DTYPES = {"F32": np.float32, "F16": np.float16, "F64": np.float64, "BF16": None}
 
 
@@ -81,28 +82,28 @@ class StaticEmbeddings:
     def dim(self) -> int:
         return int(self.vectors.shape[1])
 
-    def token_ids(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Concatenated token ids of every text (the first ``max_tokens`` known ones) and per-text offsets."""
-        encodings = self.tokenizer.encode_batch(texts, add_special_tokens=False)
+    def token_ids(self, texts: list[str]) -> list[np.ndarray]:
+        """Each text's token ids: the first ``max_tokens`` known ones."""
+        encodings = self.tokenizer.encode_batch_fast(texts, add_special_tokens=False)
         lists = []
         for encoding in encodings:
             ids = np.asarray(encoding.ids, dtype=np.int64)
             if self.unk_id is not None:
                 ids = ids[ids != self.unk_id]
             lists.append(ids[: self.max_tokens])
-        offsets = np.zeros(len(lists) + 1, dtype=np.int64)
-        np.cumsum([len(ids) for ids in lists], out=offsets[1:])
-        return (np.concatenate(lists) if lists else np.zeros(0, dtype=np.int64)), offsets
+        return lists
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        """``(len(texts), dim)`` float32; a text with no known token gets the zero vector."""
+        """``(len(texts), dim)`` float32; a text with no known token gets the zero vector.
+
+        ENCODE_CHUNK texts are tokenized at a time and each text's rows are gathered and summed on
+        their own, so memory does not grow with the batch (gathering a 2,048-text batch's rows at
+        once took ~400 MB and ``np.add.reduceat`` over them longer than the tokenizer)."""
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        ids, offsets = self.token_ids(texts)
-        counts = np.diff(offsets)
-        present = np.flatnonzero(counts > 0)
-        if len(present):
-            sums = np.add.reduceat(self.vectors[ids], offsets[present], axis=0)
-            out[present] = sums / counts[present, None]
+        for start in range(0, len(texts), ENCODE_CHUNK):
+            for row, ids in enumerate(self.token_ids(texts[start : start + ENCODE_CHUNK]), start):
+                if len(ids):
+                    out[row] = self.vectors[ids].sum(axis=0) / len(ids)
         if self.normalize:
             norms = np.linalg.norm(out, axis=1, keepdims=True)
             np.divide(out, norms, out=out, where=norms > 0)
