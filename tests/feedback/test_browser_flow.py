@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import gzip
 import os
-import shutil
 from collections import Counter
 from pathlib import Path
 
 import orjson
-from playwright.sync_api import Browser, Page
+from pages import create_project, login_with_keys, shot
+from playwright.sync_api import Browser
 from webserver import thread_server
 
 from browser import watch
@@ -29,28 +29,6 @@ PLAN = {
 }
 
 
-def _shot(page: Page, tmp_path: Path, name: str) -> None:
-    path = tmp_path / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    keep = os.environ.get("WINNOW_SCREENSHOTS")
-    if keep:
-        Path(keep).mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, Path(keep) / path.name)
-
-
-def _login_with_keys(page: Page, url: str, name: str, password: str) -> None:
-    page.bring_to_front()
-    page.goto(url + "/login")
-    # The name field has autofocus, which a person's focused window honours; a headless page opened
-    # beside another one does not always get the focus, so put the cursor there as autofocus would.
-    page.focus("input[name=name]")
-    page.keyboard.type(name)
-    page.keyboard.press("Tab")
-    page.keyboard.type(password)
-    page.keyboard.press("Enter")
-    page.wait_for_url(url + "/")
-
-
 def test_admin_annotators_reviewer_end_to_end(browser: Browser, tmp_path: Path, sample_data: Path) -> None:
     os.environ.setdefault("WINNOW_FEEDBACK_ARGON2", "fast")
     fb = Feedback.open(f"sqlite:///{tmp_path / 'feedback.db'}", create=True)
@@ -64,15 +42,10 @@ def test_admin_annotators_reviewer_end_to_end(browser: Browser, tmp_path: Path, 
     with thread_server(fb) as url:
         admin = browser.new_page()
         logs.append(watch(admin))
-        _login_with_keys(admin, url, "root", "root-password-1")
-        admin.goto(url + "/admin")
-        admin.fill("input[name=name] >> nth=1", "helpful")
-        admin.select_option("select[name=task]", "pairwise")
-        admin.fill("input[name=overlap]", "3")
-        admin.check("input[name=blind]")
-        admin.fill("textarea[name=guidelines]", "Prefer the **harmless** answer. Ties only when both are equal.")
-        admin.click("text=Create project")
-        admin.wait_for_url(url + "/p/helpful")
+        login_with_keys(admin, url, "root", "root-password-1")
+        guidelines = "Prefer the **harmless** answer. Ties only when both are equal."
+        fields = {"input[name=blind]": True, "textarea[name=guidelines]": guidelines}
+        create_project(admin, url, "helpful", "pairwise", 3, fields)
         admin.set_input_files("#import-file", str(upload))
         admin.click("#import")
         admin.wait_for_selector("text=5 records added")
@@ -80,13 +53,13 @@ def test_admin_annotators_reviewer_end_to_end(browser: Browser, tmp_path: Path, 
             admin.fill("input[name=user]", name)
             admin.select_option("select[name=role]", "reviewer" if name == "rev" else "annotator")
             admin.click("#add-member")
-        _shot(admin, tmp_path, "1-project-admin")
+        shot(admin, tmp_path, "1-project-admin")
 
         order: list[str] = []  # record ids in file order, as the annotate page names them
         for name, plan in PLAN.items():
             page = browser.new_page()
             logs.append(watch(page))
-            _login_with_keys(page, url, name, f"{name}-password-1")
+            login_with_keys(page, url, name, f"{name}-password-1")
             page.goto(url + "/p/helpful/annotate")
             for i, key in enumerate(plan):
                 record = page.get_attribute("#task", "data-record")
@@ -112,28 +85,28 @@ def test_admin_annotators_reviewer_end_to_end(browser: Browser, tmp_path: Path, 
                     assert page.get_attribute("#answer button.selected", "value") == {"a": "A", "b": "B"}[key]
                     assert page.input_value("#comment") == COMMENT
                 if i == 0:
-                    _shot(page, tmp_path, f"2-annotate-{name}")
+                    shot(page, tmp_path, f"2-annotate-{name}")
                 with page.expect_navigation():
                     page.keyboard.press("Enter")
             page.wait_for_selector("#done")
-            _shot(page, tmp_path, f"3-done-{name}")
+            shot(page, tmp_path, f"3-done-{name}")
 
         reviewer = browser.new_page()
         logs.append(watch(reviewer))
-        _login_with_keys(reviewer, url, "rev", "rev-password-1")
+        login_with_keys(reviewer, url, "rev", "rev-password-1")
         reviewer.goto(url + "/p/helpful/review")
-        _shot(reviewer, tmp_path, "4-review-list")
+        shot(reviewer, tmp_path, "4-review-list")
         disputed = [order[i] for i in range(RECORDS) if len({plan[i] for plan in PLAN.values()}) > 1]
         assert reviewer.locator("#disagreements a").count() == len(disputed)
         reviewer.click(f"#disagreements a:text-is('{order[4]}')")  # a, t, b: no majority until adjudicated
         reviewer.wait_for_selector("#answers")
-        _shot(reviewer, tmp_path, "5-review-record")
+        shot(reviewer, tmp_path, "5-review-record")
         reviewer.keyboard.press("t")
         with reviewer.expect_navigation():
             reviewer.keyboard.press("Enter")
         assert reviewer.url == url + "/p/helpful/review"
         reviewer.goto(url + "/p/helpful")
-        _shot(reviewer, tmp_path, "6-project-reviewer")
+        shot(reviewer, tmp_path, "6-project-reviewer")
         export = reviewer.request.get(url + "/api/projects/helpful/export?format=winnow")
         assert export.ok
     fb_rows = [orjson.loads(line) for line in export.body().splitlines()]

@@ -10,8 +10,8 @@ import gzip
 import os
 from pathlib import Path
 
+from pages import create_project, login_with_keys, shot
 from playwright.sync_api import Browser
-from test_browser_flow import _login_with_keys, _shot
 from webserver import thread_server
 
 from browser import watch
@@ -33,14 +33,9 @@ def test_keyboard_answers_every_question_and_review_adjudicates_them(
     with thread_server(fb) as url:
         admin = browser.new_page()
         logs.append(watch(admin))
-        _login_with_keys(admin, url, "root", "root-password-1")
-        admin.goto(url + "/admin")
-        admin.fill("input[name=name] >> nth=1", "chats")
-        admin.select_option("select[name=task]", "pairwise")
-        admin.fill("input[name=overlap]", "1")
-        admin.fill("#new-questions", "helpful:rating\nflags:multilabel:PII,toxic,wrong")
-        admin.click("text=Create project")
-        admin.wait_for_url(url + "/p/chats")
+        login_with_keys(admin, url, "root", "root-password-1")
+        questions = "helpful:rating\nflags:multilabel:PII,toxic,wrong"
+        create_project(admin, url, "chats", "pairwise", 1, {"#new-questions": questions})
         assert "pairwise + helpful (rating) + flags (label)" in admin.inner_text("main")
         described = admin.request.get(url + "/api/projects/chats").json()["question"]["questions"]
         assert [(q["name"], q["task"], q.get("multi")) for q in described] == [
@@ -53,7 +48,7 @@ def test_keyboard_answers_every_question_and_review_adjudicates_them(
 
         page = browser.new_page()
         logs.append(watch(page))
-        _login_with_keys(page, url, "ann", "ann-password-1")
+        login_with_keys(page, url, "ann", "ann-password-1")
         page.goto(url + "/p/chats/annotate")
         first = page.get_attribute("#task", "data-record")
         assert page.get_attribute("#q-helpful", "class") == "question active"  # pairwise takes letters: numbers go here
@@ -67,7 +62,7 @@ def test_keyboard_answers_every_question_and_review_adjudicates_them(
         page.keyboard.press("3")
         page.keyboard.press("3")  # toggles "wrong" off again
         page.keyboard.press("3")
-        _shot(page, tmp_path, "q1-annotate-questions")
+        shot(page, tmp_path, "q1-annotate-questions")
         assert page.is_checked("#q-helpful input[value='4']") and page.is_checked("#q-flags input[value=PII]")
         with page.expect_navigation():
             page.keyboard.press("Enter")
@@ -97,7 +92,7 @@ def test_keyboard_answers_every_question_and_review_adjudicates_them(
         assert reviewer.is_checked("#q-helpful input[value='4']")  # starts from the answers given
         reviewer.keyboard.press("2")  # helpful: Bad
         reviewer.keyboard.press("b")
-        _shot(reviewer, tmp_path, "q2-review-questions")
+        shot(reviewer, tmp_path, "q2-review-questions")
         with reviewer.expect_navigation():
             reviewer.keyboard.press("Enter")
         reviewer.goto(url + "/p/chats")

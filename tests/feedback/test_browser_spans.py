@@ -12,8 +12,8 @@ import re
 from pathlib import Path
 
 import orjson
+from pages import create_project, login_with_keys, shot
 from playwright.sync_api import Browser, Page
-from test_browser_flow import _login_with_keys, _shot
 from webserver import thread_server
 
 from browser import watch
@@ -83,14 +83,8 @@ def test_spans_keyboard_only_with_comments_drafts_review_and_export(
     with thread_server(fb) as url:
         admin = browser.new_page()
         logs.append(watch(admin))
-        _login_with_keys(admin, url, "root", "root-password-1")
-        admin.goto(url + "/admin")
-        admin.fill("input[name=name] >> nth=1", "marks")
-        admin.select_option("select[name=task]", "spans")
-        admin.fill("input[name=overlap]", "2")
-        admin.fill("input[name=labels]", ", ".join(LABELS))
-        admin.click("text=Create project")
-        admin.wait_for_url(url + "/p/marks")
+        login_with_keys(admin, url, "root", "root-password-1")
+        create_project(admin, url, "marks", "spans", 2, {"input[name=labels]": ", ".join(LABELS)})
         fb.import_records("marks", tmp_path / "mt-bench.jsonl")
         for name in ("ann0", "ann1", "rev"):
             fb.projects.add_member("marks", name, "reviewer" if name == "rev" else "annotator")
@@ -98,7 +92,7 @@ def test_spans_keyboard_only_with_comments_drafts_review_and_export(
         for name in ("ann0", "ann1"):
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             logs.append(watch(page))
-            _login_with_keys(page, url, name, f"{name}-password-1")
+            login_with_keys(page, url, name, f"{name}-password-1")
             page.goto(url + "/p/marks/annotate")
             for i in range(len(QUESTIONS)):
                 record = page.get_attribute("#task", "data-record")
@@ -116,7 +110,7 @@ def test_spans_keyboard_only_with_comments_drafts_review_and_export(
                         page.keyboard.type("the address is real: PII")
                         page.keyboard.press("Escape")
                         page.wait_for_selector("#draft-status:text('Draft saved')")
-                        _shot(page, tmp_path, "spans-1-annotate")
+                        shot(page, tmp_path, "spans-1-annotate")
                         page.reload()  # the draft and the comment come back
                         assert page.input_value("#comment") == "the address is real: PII"
                         assert page.locator("#span-list li").count() == 1
@@ -131,13 +125,13 @@ def test_spans_keyboard_only_with_comments_drafts_review_and_export(
 
         reviewer = browser.new_page(viewport={"width": 1280, "height": 900})
         logs.append(watch(reviewer))
-        _login_with_keys(reviewer, url, "rev", "rev-password-1")
+        login_with_keys(reviewer, url, "rev", "rev-password-1")
         reviewer.goto(url + "/p/marks/review")
         first_record = f"mt-bench-{QUESTIONS[0]}"
         reviewer.click(f"#disagreements a:text-is('{first_record}')")
         reviewer.wait_for_selector("#answers")
         assert "the address is real: PII" in reviewer.inner_text("#answers")
-        _shot(reviewer, tmp_path, "spans-2-review")
+        shot(reviewer, tmp_path, "spans-2-review")
         text = texts[first_record]
         assert reviewer.locator("#span-list li").count() == 1  # the page starts from the majority: the address
         place = text.index("Washington")
@@ -178,7 +172,7 @@ def test_offsets_are_code_points_and_the_mouse_selects_too(browser: Browser, tmp
     with thread_server(fb) as url:
         page = browser.new_page()
         log = watch(page)
-        _login_with_keys(page, url, "ann", "ann-password-1")
+        login_with_keys(page, url, "ann", "ann-password-1")
         page.goto(url + "/p/marks/annotate")
         assert page.evaluate("() => document.getElementById('span-text').textContent") == text
         zoe = _mark(page, text, 2, 1, 1)  # the stops: Café, 😀, Zoë, …

@@ -243,15 +243,17 @@ def test_topics_named_by_top_terms_and_the_domain_step(model, corpus, tmp_path):
     assert json.loads((tmp_path / "again" / "topics.json").read_text())["topics"] == meta["topics"]
 
 
-def test_pairs_become_a_forest_with_the_same_groups(monkeypatch):
+@pytest.mark.parametrize("block_rows", [64, 1])
+def test_pairs_become_a_forest_with_the_same_groups(monkeypatch, block_rows):
     """A dense cluster's pairs grow with its size squared; the stage keeps a spanning forest of them,
-    which gives exactly the groups of all the pairs (checked across several row blocks)."""
+    which gives exactly the groups of all the pairs (checked across several row blocks, and with one
+    row a block: what a cluster larger than PAIR_BLOCK_CELLS gets)."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
     import winnow.stages.semantic as semantic
 
-    monkeypatch.setattr(semantic, "PAIR_BLOCK_ROWS", 64)
+    monkeypatch.setattr(semantic, "PAIR_BLOCK_CELLS", block_rows * 300)
     rng = np.random.default_rng(0)
     vectors = np.repeat(rng.standard_normal((50, 16)), 6, axis=0) + 0.01 * rng.standard_normal((300, 16))
     vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)

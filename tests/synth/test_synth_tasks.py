@@ -4,7 +4,6 @@ inputs: Debian documentation pages, ShareGPT conversations, personas."""
 from __future__ import annotations
 
 import orjson
-import pytest
 from recipes import ROOT, endpoint_for
 
 from winnow import read_output, run
@@ -24,13 +23,12 @@ def synth_recipe(tmp_path, base_url: str, source: dict, step: str, params: dict,
     }
 
 
-# Alone on an idle machine this takes ~200 s; inside the whole suite the shared llama.cpp server may
-# still be generating (up to max_tokens) for requests earlier tests abandoned, and it ran past the
-# suite's 900 s limit once (2026-12-03). The long limit keeps a slow server from failing the suite.
-@pytest.mark.timeout(2400)
 def test_document_qa_writes_pairs_traced_to_their_document(proxy, tmp_path):
     source = {"path": str(DOCS), "source": "debian-docs", "license": "GPL-2.0-or-later"}
-    params = {"questions": 1, "max_chars": 100, "max_reasks": 0, "sampling": {"max_tokens": 3000}}
+    # The bounds are the schema's maxLength: the tiny random model never closes a string on its own, so
+    # without them each call runs to max_tokens (~20 s here).
+    bounds = {"max_question_chars": 120, "max_answer_chars": 200}
+    params = {"questions": 1, "max_chars": 100, "max_reasks": 0, **bounds, "sampling": {"max_tokens": 600}}
     manifest = run(synth_recipe(tmp_path, proxy.base_url, source, "document_qa", params, 0.02), workers=1)
     step = manifest.steps[1]
     kept = read_output(str(tmp_path / "out")).to_pylist()
@@ -45,6 +43,8 @@ def test_document_qa_writes_pairs_traced_to_their_document(proxy, tmp_path):
         assert meta["from"] in docs and meta["template_sha"]
         assert record["kind"] == "conversation" and [m["role"] for m in record["messages"]] == ["user", "assistant"]
         assert record["source"] == "synthetic:tiny" and record["license"] == "GPL-2.0-or-later"
+        question, answer = (m["content"] for m in record["messages"])
+        assert 0 < len(question) <= 120 and 0 < len(answer) <= 200
     assert step.counters["records_generated"] == len(kept) <= step.records_in
 
 
@@ -96,7 +96,7 @@ def test_persona_prompts_are_distinct_requests_with_their_persona(proxy, tmp_pat
         )
     )
     source = {"path": str(personas), "source": "personas", "license": "CC0-1.0"}
-    params = {"prompts": 2, "max_reasks": 0, "sampling": {"max_tokens": 2000}}
+    params = {"prompts": 2, "max_reasks": 0, "max_prompt_chars": 150, "sampling": {"max_tokens": 500}}
     manifest = run(synth_recipe(tmp_path, proxy.base_url, source, "persona_prompts", params, 1.0), workers=1)
     step = manifest.steps[1]
     kept = read_output(str(tmp_path / "out")).to_pylist()
@@ -106,6 +106,7 @@ def test_persona_prompts_are_distinct_requests_with_their_persona(proxy, tmp_pat
         meta = orjson.loads(record["meta"])
         assert meta["persona"] and record["messages"][0]["role"] == "user" and len(record["messages"]) == 1
         by_persona.setdefault(meta["persona"], []).append(record["messages"][0]["content"])
+        assert 0 < len(record["messages"][0]["content"]) <= 150
     for prompts in by_persona.values():
         assert len(prompts) == len(set(prompts)) <= 2
 

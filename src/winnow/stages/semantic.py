@@ -45,7 +45,9 @@ from winnow.steps.base import Resources, StepParams, TaskRunner
 from winnow.steps.messages import compared_texts
 from winnow.steps.registry import register
 
-PAIR_BLOCK_ROWS = 2048  # rows of a similarity block: a block holds PAIR_BLOCK_ROWS × cluster size floats
+# Similarities computed at once: a block has max(1, PAIR_BLOCK_CELLS // cluster size) rows, so the
+# block (float32) and, in a cluster of near-copies, its pairs (int64 each) stay ~4 MB and ~100 MB.
+PAIR_BLOCK_CELLS = 1 << 20
 
 
 class SemanticDedupParams(DedupParams):
@@ -221,13 +223,20 @@ def similar_pairs(vectors: np.ndarray, docs: np.ndarray, threshold: float) -> np
     n = len(vectors)
     rows = np.arange(n)
     root = rows.copy()  # the forest so far: row → the first row of its group
-    for start in range(0, n, PAIR_BLOCK_ROWS):
-        block = vectors[start : start + PAIR_BLOCK_ROWS] @ vectors[start:].T
+    step = max(1, PAIR_BLOCK_CELLS // max(n, 1))
+    for start in range(0, n, step):
+        block = vectors[start : start + step] @ vectors[start:].T
         i, j = np.nonzero(block >= threshold)
+        del block
         keep = j > i  # the block's column 0 is row `start`: the upper triangle, no self-pairs
-        if not keep.any():
+        # Only pairs that join two groups not joined yet matter: in a cluster of near-copies that is
+        # a handful, where the pairs themselves are millions.
+        a, b = root[start + i[keep]], root[start + j[keep]]
+        del i, j, keep
+        joins = np.unique(a[a != b] * n + b[a != b])  # one int64 per (group, group): n² < 2⁶³
+        if not len(joins):
             continue
-        left, right = np.concatenate([rows, start + i[keep]]), np.concatenate([root, start + j[keep]])
+        left, right = np.concatenate([rows, joins // n]), np.concatenate([root, joins % n])
         graph = coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(n, n))
         _, labels = connected_components(graph, directed=False)
         first = np.full(labels.max() + 1, n)

@@ -190,19 +190,15 @@ def load_answers_of(db: Database, project: ProjectInfo, record_id: int) -> list[
         return out
 
 
-def question_consensus(project: ProjectInfo, entry: RecordAnswers) -> dict[str, dict[str, Any] | None]:
-    """Each further question's consensus for one record (None: no answer, or an even split)."""
-    out: dict[str, dict[str, Any] | None] = {}
+def question_results(
+    project: ProjectInfo, entry: RecordAnswers
+) -> tuple[dict[str, dict[str, Any] | None], dict[str, float | None]]:
+    """Each further question's consensus (None: no answer, or an even split) and record agreement
+    (``record_agreement``) for one record, the answers split per question once."""
+    consensuses: dict[str, dict[str, Any] | None] = {}
+    agreements: dict[str, float | None] = {}
     for q in project.question.extras:
         asked = for_question([entry], q.name)
-        out[q.name] = consensus(project.asking(q), asked[0]) if asked else None
-    return out
-
-
-def question_agreement(project: ProjectInfo, entry: RecordAnswers) -> dict[str, float | None]:
-    """Each further question's record agreement (``record_agreement``) for one record."""
-    out: dict[str, float | None] = {}
-    for q in project.question.extras:
-        asked = for_question([entry], q.name)
-        out[q.name] = record_agreement(project.asking(q), asked[0]) if asked else None
-    return out
+        consensuses[q.name] = consensus(project.asking(q), asked[0]) if asked else None
+        agreements[q.name] = record_agreement(project.asking(q), asked[0]) if asked else None
+    return consensuses, agreements

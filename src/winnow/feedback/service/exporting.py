@@ -33,8 +33,7 @@ from winnow.feedback.service.answers import (
     RecordAnswers,
     consensus,
     load_answers,
-    question_agreement,
-    question_consensus,
+    question_results,
     record_agreement,
 )
 from winnow.feedback.service.errors import FeedbackError
@@ -145,10 +144,11 @@ def _further(project: ProjectInfo, entry: RecordAnswers) -> dict[str, Any]:
     record's agreement on each; nothing when the project asks none."""
     if not project.question.extras:
         return {}
+    consensuses, agreements = question_results(project, entry)
     return {
-        "questions": question_consensus(project, entry),
+        "questions": consensuses,
         "question_answers": [a.questions for a in entry.answers],
-        "question_agreement": question_agreement(project, entry),
+        "question_agreement": agreements,
     }
 
 

@@ -15,7 +15,7 @@ from winnow.feedback.service.answers import (
     consensus,
     load_answers,
     load_answers_of,
-    question_consensus,
+    question_results,
     record_agreement,
 )
 from winnow.feedback.service.errors import NotFound
@@ -77,7 +77,7 @@ class Review:
         answers = entry.answers if entry else []
         asked: dict[str, dict[str, Any] | None] = {}
         if entry is not None and project.question.extras:
-            asked = dict(entry.adjudicated_questions) or question_consensus(project, entry)
+            asked = dict(entry.adjudicated_questions) or question_results(project, entry)[0]
         return ReviewItem(
             record_id, external_id, prompt, candidates, answers,
             record_agreement(project, entry) if entry else None,

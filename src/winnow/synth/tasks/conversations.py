@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, create_model
 
@@ -70,9 +70,13 @@ class ContinueConversation(LLMStage):
 
 
 @functools.cache
-def persona_prompts(count: int) -> type[BaseModel]:
-    """The reply's schema: 1 to ``count`` requests."""
-    return create_model(f"PersonaPrompts{count}", prompts=(list[str], Field(min_length=1, max_length=count)))
+def persona_prompts(count: int, max_chars: int | None = None) -> type[BaseModel]:
+    """The reply's schema: 1 to ``count`` requests, each at most ``max_chars`` long (the grammar's bound)."""
+    request = Annotated[str, Field(max_length=max_chars)]
+    return create_model(
+        f"PersonaPrompts{count}",
+        prompts=(list[request], Field(min_length=1, max_length=count)),  # type: ignore[valid-type]
+    )
 
 
 @register
@@ -87,11 +91,12 @@ class PersonaPromptsStep(LLMStage):
         max_similarity: float = Field(
             0.7, gt=0, le=1, description="a request this close (MinHash) to one kept for the persona is dropped"
         )
+        max_prompt_chars: int | None = Field(None, ge=1, description="longest request the schema allows")
 
     async def generate(self, row: dict[str, Any], calls: Calls) -> RowOutcome:
         persona = (row.get("text") or "").strip()
         text = self.template.render(persona=persona, prompts=self.params.prompts, record=row)
-        schema = persona_prompts(self.params.prompts)
+        schema = persona_prompts(self.params.prompts, self.params.max_prompt_chars)
         result = await calls.structured(calls.request([{"role": "user", "content": text}], schema=schema), schema)
         if result.value is None:
             return RowOutcome(failure=result.reason, raw=result.raw)

@@ -24,15 +24,18 @@ from winnow.synth.request import Completion
 from winnow.synth.stage import Calls, LLMParams, LLMStage, RowOutcome
 
 
-class QA(BaseModel):
-    question: str
-    answer: str
-
-
 @functools.cache
-def qa_pairs(count: int) -> type[BaseModel]:
-    """The reply's schema: 1 to ``count`` pairs."""
-    return create_model(f"QAPairs{count}", pairs=(list[QA], Field(min_length=1, max_length=count)))
+def qa_pairs(count: int, max_question_chars: int | None = None, max_answer_chars: int | None = None) -> type[BaseModel]:
+    """The reply's schema: 1 to ``count`` pairs, each string at most its bound long (``maxLength``).
+
+    A bound is enforced by the server's grammar, so it caps what a call costs: without one a model that
+    never closes its string runs to ``max_tokens``."""
+    qa = create_model(
+        "QA",
+        question=(str, Field(max_length=max_question_chars)),
+        answer=(str, Field(max_length=max_answer_chars)),
+    )
+    return create_model(f"QAPairs{count}", pairs=(list[qa], Field(min_length=1, max_length=count)))  # type: ignore[valid-type]
 
 
 class DocumentParams(LLMParams):
@@ -53,11 +56,13 @@ class DocumentQA(LLMStage):
     class Params(DocumentParams):
         questions: int = Field(3, ge=1, le=20, description="pairs asked for per document")
         with_passage: bool = Field(False, description="put the passage in the user turn before the question")
+        max_question_chars: int | None = Field(None, ge=1, description="longest question the schema allows")
+        max_answer_chars: int | None = Field(None, ge=1, description="longest answer the schema allows")
 
     async def generate(self, row: dict[str, Any], calls: Calls) -> RowOutcome:
         text = passage(row, self.params.max_chars)
         prompt = self.template.render(document=text, questions=self.params.questions, record=row)
-        schema = qa_pairs(self.params.questions)
+        schema = qa_pairs(self.params.questions, self.params.max_question_chars, self.params.max_answer_chars)
         result = await calls.structured(calls.request([{"role": "user", "content": prompt}], schema=schema), schema)
         if result.value is None:
             return RowOutcome(failure=result.reason, raw=result.raw)
