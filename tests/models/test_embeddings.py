@@ -53,6 +53,25 @@ def test_train_embeddings_writes_a_model2vec_directory(model):
     assert not vectors[1].any() and not vectors[2].any()  # no known token: the zero vector
 
 
+def test_skipgram_method_trains_the_same_model_twice(sample_data, corpus, tmp_path):
+    """fastText skip-gram (one thread): a model2vec directory, unit vectors, the same vectors from the
+    same corpus, and on MSRP a cosine that orders paraphrases above chance."""
+    pytest.importorskip("fasttext", reason="the [models] extra")
+    pairs = msrp(sample_data)
+    source = tmp_path / "texts.jsonl"
+    texts = [d["text"] for d in corpus] + [s for _, a, b in pairs for s in (a, b)]
+    source.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts))
+    argv = ["train-embeddings", str(source), "--method", "skipgram", "--dim", "32", "--min-count", "2"]
+    assert main([*argv, "-o", str(tmp_path / "a")]) == 0 and main([*argv, "-o", str(tmp_path / "b")]) == 0
+    first, again = StaticEmbeddings(tmp_path / "a"), StaticEmbeddings(tmp_path / "b")
+    a, b = first.encode([p[1] for p in pairs]), first.encode([p[2] for p in pairs])
+    assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
+    assert np.array_equal(a, again.encode([p[1] for p in pairs]))
+    auc = roc_auc((a * b).sum(axis=1), np.array([p[0] for p in pairs]))
+    print(f"MSRP excerpt, skipgram: cosine ROC AUC {auc:.3f}")
+    assert auc > 0.55
+
+
 def test_a_sentence_transformers_directory_is_not_read_as_a_static_model(model, tmp_path):
     """A BERT-like sentence-transformers directory also holds tokenizer.json and model.safetensors;
     what tells it apart is the tensors: a static model has one ``embeddings`` table."""

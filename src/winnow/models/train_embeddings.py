@@ -14,9 +14,11 @@ The same corpus, parameters and seed give the same model."""
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import tempfile
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -123,23 +125,41 @@ def skipgram_vectors(tokenizer, texts: list[str], params: EmbeddingParams, workd
     try:
         import fasttext
 
-        train = fasttext.train_unsupervised
+        fasttext.train_unsupervised  # noqa: B018 (the training half of the package, not only inference)
     except (ImportError, AttributeError):
         raise WinnowError("method skipgram needs fastText training: pip install 'winnow[models]'") from None
+    if params.seed != 0:
+        # fastText 0.9.2's train_unsupervised takes no seed (its C++ side always uses 0): say so
+        # rather than return the same model for every seed asked for.
+        raise WinnowError("method skipgram cannot be seeded (fastText's unsupervised training always uses seed 0)")
     corpus = workdir / "corpus.txt"
     with open(corpus, "w", encoding="utf-8") as f:
         for encoding in tokenizer.encode_batch(texts, add_special_tokens=False):
             f.write(" ".join(encoding.tokens) + "\n")
-    model = train(
-        str(corpus), model="skipgram", dim=params.dim, ws=params.window, epoch=params.epoch,
-        minCount=1, minn=0, maxn=0, seed=params.seed, thread=1, verbose=0,
-    )  # fmt: skip
     vocab = tokenizer.get_vocab()
-    vectors = np.zeros((len(vocab), params.dim), dtype=np.float32)
+    words = [""] * len(vocab)
     for word, index in vocab.items():
-        if word != UNK:
+        words[index] = word
+    out = workdir / "vectors.npy"
+    # In a fresh process, as the classifier's training: fastText 0.9.2 gave "Encountered NaN" on a
+    # second training in the same process (the same corpus had just trained fine).
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pool.submit(_train_skipgram, str(corpus), words, params.dim, params.window, params.epoch, str(out)).result()
+    return np.load(out)
+
+
+def _train_skipgram(corpus: str, words: list[str], dim: int, window: int, epoch: int, out: str) -> None:
+    import fasttext
+
+    model = fasttext.train_unsupervised(
+        corpus, model="skipgram", dim=dim, ws=window, epoch=epoch,
+        minCount=1, minn=0, maxn=0, thread=1, verbose=0,  # one thread: the same corpus, the same vectors
+    )  # fmt: skip
+    vectors = np.zeros((len(words), dim), dtype=np.float32)
+    for index, word in enumerate(words):
+        if word and word != UNK:
             vectors[index] = model.get_word_vector(word)
-    return vectors
+    np.save(out, vectors)
 
 
 def sif_weights(docs: list[np.ndarray], vocab: int, a: float) -> np.ndarray:
