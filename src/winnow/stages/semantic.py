@@ -46,8 +46,9 @@ from winnow.steps.messages import compared_texts
 from winnow.steps.registry import register
 
 # Similarities computed at once: a block has max(1, PAIR_BLOCK_CELLS // cluster size) rows, so the
-# block (float32) and, in a cluster of near-copies, its pairs (int64 each) stay ~4 MB and ~100 MB.
-PAIR_BLOCK_CELLS = 1 << 20
+# block (float32) and, in a cluster of near-copies, its pairs (int64 each) stay ~1 MB and ~25 MB;
+# smaller blocks were also faster (fewer pairs left to sort once the groups so far are joined).
+PAIR_BLOCK_CELLS = 1 << 18
 
 
 class SemanticDedupParams(DedupParams):
