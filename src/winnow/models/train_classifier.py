@@ -8,10 +8,8 @@ core dependencies only. One thread and a fixed seed: the same labels give the sa
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -20,6 +18,7 @@ import numpy as np
 from winnow.errors import WinnowError
 from winnow.models.card import ModelCard
 from winnow.models.classifier import LABEL_PREFIX, FastTextClassifier, one_line
+from winnow.models.fasttext_training import fasttext_trainer, in_fresh_process
 from winnow.models.labels import LabelledTexts
 from winnow.models.linear_head import HeadParams, LinearHead, fit_softmax, save_head
 from winnow.models.metrics import BinaryMetrics, at_threshold, best_threshold
@@ -43,23 +42,10 @@ class FastTextParams:
     seed: int = 0
 
 
-def _fasttext():
-    try:
-        import fasttext
-    except ImportError:  # pragma: no cover - the core dependency fasttext-predict provides the module
-        raise WinnowError("training a classifier needs fastText: pip install 'winnow[models]'") from None
-    if not hasattr(fasttext, "train_supervised"):
-        raise WinnowError(
-            "the installed fasttext module can only predict (fasttext-predict): "
-            "pip install 'winnow[models]' (fasttext-numpy2-wheel) to train"
-        )
-    return fasttext
-
-
 def train_fasttext(texts: list[str], labels: list[str], out: Path, params: FastTextParams) -> int:
     """Train on ``texts``/``labels`` and save the model to ``out`` (written atomically); returns the seed
     that trained it (``params.seed``, or a later one after a NaN)."""
-    _fasttext()  # fail here, with the install hint, rather than in the training process
+    fasttext_trainer("training a classifier")  # fail here, with the install hint, not in the training process
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=".train-") as tmp:
         train_file = Path(tmp) / "train.txt"
@@ -67,10 +53,7 @@ def train_fasttext(texts: list[str], labels: list[str], out: Path, params: FastT
             for text, label in zip(texts, labels, strict=True):
                 f.write(f"{LABEL_PREFIX}{label.replace(' ', '_')} {one_line(text)}\n")
         staged = Path(tmp) / "model.bin"
-        # In a fresh process: in a long-lived one (the test suite, after other libraries were loaded)
-        # fastText 0.9.2 stopped with "Encountered NaN" on every seed, while a new process trains fine.
-        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-            seed, problem = pool.submit(_train_with_retries, str(train_file), asdict(params), str(staged)).result()
+        seed, problem = in_fresh_process(_train_with_retries, str(train_file), asdict(params), str(staged))
         if problem:
             raise WinnowError(problem)
         os.replace(staged, out)
@@ -79,7 +62,7 @@ def train_fasttext(texts: list[str], labels: list[str], out: Path, params: FastT
 
 def _train_with_retries(train_file: str, params: dict, staged: str) -> tuple[int, str | None]:
     """Train and save; returns (the seed that trained it, None) or (last seed, the problem)."""
-    fasttext = _fasttext()
+    fasttext = fasttext_trainer("training a classifier")
     chosen = FastTextParams(**params)
     # fastText 0.9.2 sometimes stops with "Encountered NaN" on a few hundred texts, at any learning
     # rate, depending on the seed alone: try the next seeds, in order (so still reproducible).

@@ -14,11 +14,9 @@ The same corpus, parameters and seed give the same model."""
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import tempfile
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -30,6 +28,7 @@ from winnow.errors import WinnowError
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
 from winnow.models.card import ModelCard
+from winnow.models.fasttext_training import fasttext_trainer, in_fresh_process
 
 UNK = "[UNK]"
 
@@ -122,12 +121,7 @@ def _pairs(rows: list[np.ndarray], cols: list[np.ndarray], vocab: int) -> csr_ma
 
 
 def skipgram_vectors(tokenizer, texts: list[str], params: EmbeddingParams, workdir: Path) -> np.ndarray:
-    try:
-        import fasttext
-
-        fasttext.train_unsupervised  # noqa: B018 (the training half of the package, not only inference)
-    except (ImportError, AttributeError):
-        raise WinnowError("method skipgram needs fastText training: pip install 'winnow[models]'") from None
+    fasttext_trainer("method skipgram")
     if params.seed != 0:
         # fastText 0.9.2's train_unsupervised takes no seed (its C++ side always uses 0): say so
         # rather than return the same model for every seed asked for.
@@ -141,17 +135,12 @@ def skipgram_vectors(tokenizer, texts: list[str], params: EmbeddingParams, workd
     for word, index in vocab.items():
         words[index] = word
     out = workdir / "vectors.npy"
-    # In a fresh process, as the classifier's training: fastText 0.9.2 gave "Encountered NaN" on a
-    # second training in the same process (the same corpus had just trained fine).
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        pool.submit(_train_skipgram, str(corpus), words, params.dim, params.window, params.epoch, str(out)).result()
+    in_fresh_process(_train_skipgram, str(corpus), words, params.dim, params.window, params.epoch, str(out))
     return np.load(out)
 
 
 def _train_skipgram(corpus: str, words: list[str], dim: int, window: int, epoch: int, out: str) -> None:
-    import fasttext
-
-    model = fasttext.train_unsupervised(
+    model = fasttext_trainer("method skipgram").train_unsupervised(
         corpus, model="skipgram", dim=dim, ws=window, epoch=epoch,
         minCount=1, minn=0, maxn=0, thread=1, verbose=0,  # one thread: the same corpus, the same vectors
     )  # fmt: skip

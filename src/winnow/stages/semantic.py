@@ -234,7 +234,8 @@ def similar_pairs(vectors: np.ndarray, docs: np.ndarray, threshold: float) -> np
         # a handful, where the pairs themselves are millions.
         a, b = root[start + i[keep]], root[start + j[keep]]
         del i, j, keep
-        joins = np.unique(a[a != b] * n + b[a != b])  # one int64 per (group, group): n² < 2⁶³
+        apart = a != b
+        joins = np.unique(a[apart] * n + b[apart])  # one int64 per (group, group): n² < 2⁶³
         if not len(joins):
             continue
         left, right = np.concatenate([rows, joins // n]), np.concatenate([root, joins % n])

@@ -198,7 +198,7 @@ def question_results(
     consensuses: dict[str, dict[str, Any] | None] = {}
     agreements: dict[str, float | None] = {}
     for q in project.question.extras:
-        asked = for_question([entry], q.name)
-        consensuses[q.name] = consensus(project.asking(q), asked[0]) if asked else None
-        agreements[q.name] = record_agreement(project.asking(q), asked[0]) if asked else None
+        asked, about = for_question([entry], q.name), project.asking(q)
+        consensuses[q.name] = consensus(about, asked[0]) if asked else None
+        agreements[q.name] = record_agreement(about, asked[0]) if asked else None
     return consensuses, agreements
